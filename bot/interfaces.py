@@ -50,6 +50,8 @@ class TurnContext:
     attachment: str | None = None
     placeholders: dict[str, str] = field(default_factory=dict)
     in_handoff: bool = False
+    #: Language the NLU believes the text is in ("vi"/"en"), when it can tell.
+    detected_language: str | None = None
 
 
 @dataclass(slots=True)
