@@ -65,7 +65,9 @@ class TurnResult:
 class FlowRunner(Protocol):
     def step(self, ctx: TurnContext) -> TurnResult: ...
 
-    def render(self, node_id: str, language: str, placeholders: dict[str, str] | None = None) -> list[Outgoing]:
+    def render(
+        self, node_id: str, language: str, placeholders: dict[str, str] | None = None
+    ) -> list[Outgoing]:
         """Render one node outside a turn (welcome, notices sent by handoff)."""
         ...
 
@@ -87,3 +89,33 @@ class Sender(Protocol):
     channel: str
 
     async def send(self, address: str, message: Outgoing) -> list[str]: ...
+
+
+class Handoff(Protocol):
+    """The engine's view of ``handoff/``: consent, queue, relay, team side.
+
+    Methods taking a session run inside the engine's transaction for the user's
+    turn; they write outbox rows for anyone else and return what to answer her.
+    """
+
+    async def handle_team(self, incoming: Any) -> list[Outgoing] | None:
+        """An update from a team member (or a team group): handled here in its own
+        transaction. None means "not a team update", and the engine goes on."""
+        ...
+
+    async def is_active(self, session: Any, user: Any) -> bool: ...
+
+    async def on_action(self, session: Any, user: Any, action: Action) -> list[Outgoing]:
+        """consent, start_handoff, end (stop) — and erase, which must end any handoff."""
+        ...
+
+    async def relay_from_user(
+        self, session: Any, user: Any, incoming: Any, intent: str | None
+    ) -> list[Outgoing]: ...
+
+    async def placeholders(self, session: Any, user: Any) -> dict[str, str]: ...
+
+    async def forget(self, session: Any, user_key: str) -> None:
+        """Erase: end her handoff (the member is told only that she ended the
+        chat) and delete every handoff row about her."""
+        ...

@@ -69,6 +69,30 @@ class Outgoing:
     clear_history: bool = False
     #: Platform message id to edit instead of sending a new message (request cards).
     edit_of: str | None = None
+    #: With ``clear_history``: platform ids of the chat's recent messages (hers and
+    #: the bot's) that the channel should delete where the platform allows it.
+    delete_ids: list[str] = field(default_factory=list)
+
+    def to_dict(self) -> dict[str, object]:
+        return {
+            "text": self.text,
+            "buttons": [[b.label, b.payload] for b in self.buttons],
+            "silent": self.silent,
+            "protect": self.protect,
+            "edit_of": self.edit_of,
+        }
+
+    @classmethod
+    def from_dict(cls, data: dict[str, object]) -> Outgoing:
+        buttons = data.get("buttons") or []
+        assert isinstance(buttons, list)
+        return cls(
+            text=str(data.get("text", "")),
+            buttons=[Button(str(label), str(payload)) for label, payload in buttons],
+            silent=bool(data.get("silent", False)),
+            protect=bool(data.get("protect", False)),
+            edit_of=str(data["edit_of"]) if data.get("edit_of") else None,
+        )
 
 
 def utcnow() -> datetime:

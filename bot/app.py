@@ -1,0 +1,73 @@
+"""The aiohttp application that serves every channel in one event loop."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import signal
+
+from aiohttp import web
+
+from bot.channels.web import WebChannel, healthz
+from bot.runtime import Runtime, build_runtime
+from bot.settings import Settings
+
+log = logging.getLogger(__name__)
+
+
+def add_configured_channels(runtime: Runtime) -> None:
+    """The web chat always; Telegram and Zalo when their settings are present."""
+    settings = runtime.settings
+    runtime.add_channel(WebChannel(runtime.engine, exit_url=settings.exit_url))
+    try:
+        from bot.channels.registry import platform_channels  # type: ignore[import-not-found]
+    except ImportError:
+        return
+    for channel in platform_channels(runtime):
+        runtime.add_channel(channel)
+
+
+def build_app(runtime: Runtime) -> web.Application:
+    app = web.Application(client_max_size=1024 * 1024)
+    app["db"] = runtime.db
+    app["runtime"] = runtime
+    app.router.add_get("/healthz", healthz)
+    for channel in runtime.channels:
+        channel.add_routes(app)
+    return app
+
+
+async def serve(settings: Settings, *, ready: asyncio.Event | None = None) -> None:
+    """Run until SIGINT/SIGTERM: start channels and background tasks, serve HTTP."""
+    runtime = await build_runtime(settings)
+    add_configured_channels(runtime)
+    app = build_app(runtime)
+    runner = web.AppRunner(app, access_log=None)
+    await runner.setup()
+    site = web.TCPSite(runner, settings.http_host, settings.http_port)
+    await site.start()
+    for channel in runtime.channels:
+        await channel.start()
+    await runtime.start_background()
+    names = ", ".join(c.name for c in runtime.channels)
+    print(
+        f"helpline is running ({names}). Web chat: http://{settings.http_host}:{settings.http_port}/",
+        flush=True,
+    )
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        with contextlib.suppress(NotImplementedError):
+            loop.add_signal_handler(sig, stop.set)
+    if ready is not None:
+        ready.set()
+    try:
+        await stop.wait()
+    finally:
+        log.info("shutting down")
+        for channel in reversed(runtime.channels):
+            with contextlib.suppress(Exception):
+                await channel.stop()
+        await runner.cleanup()
+        await runtime.close()

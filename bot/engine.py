@@ -1,0 +1,252 @@
+"""The conversation engine: one turn of one person, whatever the channel.
+
+``Engine.handle`` dedupes on the platform message id, keeps one person's
+messages in order, loads her state, asks the NLU what she means, asks the
+flow runner what to say, and hands handoff actions to ``handoff/``. It never
+imports a platform library and never stores a message text.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from dataclasses import dataclass, field
+from datetime import timedelta
+
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from bot.crypto import KeyRing
+from bot.interfaces import (
+    Action,
+    FlowRunner,
+    Handoff,
+    NLUBackend,
+    ParseResult,
+    TurnContext,
+    TurnResult,
+)
+from bot.locks import KeyedLocks
+from bot.logs import short
+from bot.messages import Incoming, Outgoing, utcnow
+from bot.outbox import Outbox
+from bot.stats import Stats
+from bot.store import users as user_store
+from bot.store.db import Database
+from bot.store.models import User
+
+log = logging.getLogger(__name__)
+
+#: Intents that work from any state (DESIGN.md §3.6-7).
+GLOBAL_INTENTS = frozenset({"emergency", "stop", "help", "change_language", "delete_data"})
+#: During a handoff a long message is meant for the counsellor even if it
+#: sounds like "stop" or "menu"; only short ones are taken as commands.
+HANDOFF_COMMAND_MAX_WORDS = 4
+#: How long platform message ids are kept so that erase can delete them.
+ERASE_WINDOW = timedelta(hours=48)
+
+
+@dataclass(slots=True)
+class TurnTrace:
+    """What a turn did, for metrics and tests: never the text."""
+
+    user_key: str = ""
+    intent: str | None = None
+    confidence: float = 0.0
+    duplicate: bool = False
+    seconds: float = 0.0
+    actions: list[str] = field(default_factory=list)
+
+
+class Engine:
+    def __init__(
+        self,
+        db: Database,
+        keyring: KeyRing,
+        nlu: NLUBackend,
+        runner: FlowRunner,
+        outbox: Outbox,
+        *,
+        handoff: Handoff | None = None,
+        stats: Stats | None = None,
+        confidence_threshold: float = 0.5,
+    ) -> None:
+        self.db = db
+        self.keyring = keyring
+        self.nlu = nlu
+        self.runner = runner
+        self.outbox = outbox
+        self.handoff = handoff
+        self.stats = stats or Stats(db)
+        self.threshold = confidence_threshold
+        self.locks = KeyedLocks()
+        self.last_trace = TurnTrace()
+
+    async def handle(self, incoming: Incoming) -> list[Outgoing]:
+        """Answer one update. Raises only if the database fails, so that the
+        channel does not acknowledge an update that was not handled."""
+        started = time.perf_counter()
+        if self.handoff is not None:
+            team_answer = await self.handoff.handle_team(incoming)
+            if team_answer is not None:
+                self.outbox.wake()
+                return team_answer
+        user_key = self.keyring.user_key(incoming.channel, incoming.address)
+        trace = TurnTrace(user_key=user_key)
+        async with self.locks.hold(user_key):
+            parse = await self._understand(incoming)
+            intent, confidence = self._intent(parse)
+            trace.intent, trace.confidence = intent, confidence
+            now = utcnow()
+            async with self.db.transaction() as session:
+                if not await user_store.first_time(
+                    session, self.db, user_key, incoming.message_id, now
+                ):
+                    trace.duplicate = True
+                    self.last_trace = trace
+                    return []
+                user, is_new = await user_store.load_user(
+                    session, self.db, self.keyring, incoming.channel, incoming.address, now
+                )
+                messages = await self._turn(
+                    session, user, incoming, parse, intent, confidence, trace
+                )
+                if is_new:
+                    self.stats.count("conversations", incoming.channel)
+            self.outbox.wake()
+        trace.seconds = time.perf_counter() - started
+        self.last_trace = trace
+        self.stats.count("turns", incoming.channel)
+        self.stats.count("intent", intent or ("button" if incoming.payload else "not_understood"))
+        log.info(
+            "turn user=%s intent=%s conf=%.2f actions=%s ms=%.1f",
+            short(user_key),
+            intent,
+            confidence,
+            ",".join(trace.actions) or "-",
+            trace.seconds * 1000,
+        )
+        return messages
+
+    async def _understand(self, incoming: Incoming) -> ParseResult | None:
+        if incoming.payload is not None or not incoming.text or not incoming.text.strip():
+            return None
+        return await self.nlu.parse(incoming.text)
+
+    def _intent(self, parse: ParseResult | None) -> tuple[str | None, float]:
+        if parse is None:
+            return None, 0.0
+        intent = parse.get("intent") or {}
+        name, confidence = intent.get("name"), float(intent.get("confidence") or 0.0)
+        # The safety net's emergency is trusted at any confidence (DESIGN.md §3.6).
+        if name == "emergency" or (name and confidence >= self.threshold):
+            return name, confidence
+        return None, confidence
+
+    async def _turn(
+        self,
+        session: AsyncSession,
+        user: User,
+        incoming: Incoming,
+        parse: ParseResult | None,
+        intent: str | None,
+        confidence: float,
+        trace: TurnTrace,
+    ) -> list[Outgoing]:
+        in_handoff = self.handoff is not None and await self.handoff.is_active(session, user)
+        if in_handoff and not self._is_command_in_handoff(incoming, intent):
+            assert self.handoff is not None
+            return await self.handoff.relay_from_user(session, user, incoming, intent)
+
+        placeholders = await self.handoff.placeholders(session, user) if self.handoff else {}
+        ctx = TurnContext(
+            language=user.language or "vi",
+            state=dict(user.state or {}),
+            intent=intent,
+            confidence=confidence,
+            entities=list((parse or {}).get("entities") or []),
+            payload=incoming.payload,
+            text=incoming.text,
+            attachment=incoming.attachment,
+            placeholders=placeholders,
+            in_handoff=in_handoff,
+            detected_language=(parse or {}).get("language"),
+        )
+        result: TurnResult = self.runner.step(ctx)
+        user.state = result.state
+        user.language = result.language
+        messages = list(result.messages)
+        if in_handoff and intent == "emergency" and self.handoff is not None:
+            # Her words still reach the counsellor; the 113 answer comes first.
+            messages += await self.handoff.relay_from_user(session, user, incoming, intent)
+        for action in result.actions:
+            trace.actions.append(action.name)
+            if action.name == "erase":
+                return await self._erase(session, user)
+            messages += await self._perform(session, user, action)
+        return messages
+
+    def _is_command_in_handoff(self, incoming: Incoming, intent: str | None) -> bool:
+        if incoming.payload is not None:
+            return True
+        if intent == "emergency":
+            return True
+        if intent in GLOBAL_INTENTS and incoming.text:
+            return len(incoming.text.split()) <= HANDOFF_COMMAND_MAX_WORDS
+        return False
+
+    async def _perform(self, session: AsyncSession, user: User, action: Action) -> list[Outgoing]:
+        if action.name == "set_discreet":
+            user.discreet = bool(action.args.get("on"))
+            return []
+        if action.name in {"set_language", "show_menu"}:
+            return []  # the runner already answered in the new language
+        if self.handoff is not None:
+            return await self.handoff.on_action(session, user, action)
+        if action.name == "start_handoff":
+            return self.runner.render("handoff_unavailable", user.language)
+        return []
+
+    async def _erase(self, session: AsyncSession, user: User) -> list[Outgoing]:
+        """Delete every row about her and clear what the channel can clear."""
+        language = user.language or "vi"
+        keys = list(
+            {user.key, self.keyring.user_key(user.channel, self.keyring.open(user.address_enc))}
+        )
+        recent = await user_store.recent_message_ids(session, user.key, utcnow() - ERASE_WINDOW)
+        if self.handoff is not None:
+            for key in keys:
+                await self.handoff.forget(session, key)
+        await user_store.forget(session, keys)
+        log.info(
+            "erase user=%s rows deleted, %d chat messages to delete", short(user.key), len(recent)
+        )
+        messages = self.runner.render("erased", language)
+        if messages:
+            messages[0].clear_history = True
+            messages[0].delete_ids = recent
+        return messages
+
+    async def leave(self, channel: str, address: str) -> None:
+        """She left in a hurry (web quick exit): end any handoff so the team
+        member is told the person left. Her rows follow the retention rules."""
+        if self.handoff is None:
+            return
+        user_key = self.keyring.user_key(channel, address)
+        async with self.locks.hold(user_key), self.db.transaction() as session:
+            user, _ = await user_store.load_user(
+                session, self.db, self.keyring, channel, address, utcnow()
+            )
+            if await self.handoff.is_active(session, user):
+                await self.handoff.on_action(session, user, Action("end", {"reason": "left"}))
+        self.outbox.wake()
+
+    async def remember_message_ids(
+        self, incoming_channel: str, address: str, ids: list[str]
+    ) -> None:
+        """Channels that can delete messages (Telegram) record the ids of her
+        chat's messages here, kept 48 hours for erase."""
+        if not ids:
+            return
+        user_key = self.keyring.user_key(incoming_channel, address)
+        async with self.db.transaction() as session:
+            await user_store.remember_message_ids(session, user_key, ids, utcnow())

@@ -1,0 +1,185 @@
+"""Settings from the environment (or a ``.env`` file), validated once at start.
+
+Bad settings end the program with one line naming the variable (exit code 2),
+never a traceback: the person starting the bot is often not a programmer.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import secrets
+import stat
+from pathlib import Path
+
+from pydantic import AliasChoices, Field, ValidationError, field_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+log = logging.getLogger(__name__)
+
+MIN_SECRET_LENGTH = 32
+LOCAL_SECRET_FILE = ".helpline-secret"
+
+
+class SettingsError(Exception):
+    """A setting is missing or wrong; the message names the variable."""
+
+
+def _env(name: str) -> AliasChoices:
+    return AliasChoices(name, name.lower())
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(env_file=".env", extra="ignore", populate_by_name=True)
+
+    database_url: str = Field(
+        "sqlite+aiosqlite:///./helpline.db", validation_alias=_env("HELPLINE_DATABASE_URL")
+    )
+    secret_key: str | None = Field(None, validation_alias=_env("HELPLINE_SECRET_KEY"))
+    #: Earlier secrets, comma separated: still decrypt old rows after a key rotation.
+    old_secret_keys: str = Field("", validation_alias=_env("HELPLINE_OLD_SECRET_KEYS"))
+    http_host: str = Field("127.0.0.1", validation_alias=_env("HELPLINE_HTTP_HOST"))
+    http_port: int = Field(8080, ge=1, le=65535, validation_alias=_env("HELPLINE_HTTP_PORT"))
+    teams_file: Path | None = Field(None, validation_alias=_env("HELPLINE_TEAMS_FILE"))
+    log_level: str = Field("INFO", validation_alias=_env("HELPLINE_LOG_LEVEL"))
+    retention_days: int = Field(30, ge=1, le=3650, validation_alias=_env("HELPLINE_RETENTION_DAYS"))
+    nlu_url: str | None = Field(None, validation_alias=_env("HELPLINE_NLU_URL"))
+    nlu_timeout: float = Field(2.0, gt=0, le=30, validation_alias=_env("HELPLINE_NLU_TIMEOUT"))
+    data_dir: Path = Field(Path("."), validation_alias=_env("HELPLINE_DATA_DIR"))
+    demo_password: str | None = Field(None, validation_alias=_env("HELPLINE_DEMO_PASSWORD"))
+    exit_url: str = Field(
+        "https://www.google.com/search?q=thoi+tiet", validation_alias=_env("HELPLINE_EXIT_URL")
+    )
+
+    telegram_bot_token: str | None = Field(None, validation_alias=_env("TELEGRAM_BOT_TOKEN"))
+    telegram_api_base_url: str = Field(
+        "https://api.telegram.org/bot", validation_alias=_env("TELEGRAM_API_BASE_URL")
+    )
+    telegram_webhook_url: str | None = Field(None, validation_alias=_env("TELEGRAM_WEBHOOK_URL"))
+
+    zalo_app_id: str | None = Field(None, validation_alias=_env("ZALO_APP_ID"))
+    zalo_app_secret: str | None = Field(None, validation_alias=_env("ZALO_APP_SECRET"))
+    zalo_oa_secret_key: str | None = Field(None, validation_alias=_env("ZALO_OA_SECRET_KEY"))
+    zalo_oa_access_token: str | None = Field(None, validation_alias=_env("ZALO_OA_ACCESS_TOKEN"))
+    zalo_oa_refresh_token: str | None = Field(None, validation_alias=_env("ZALO_OA_REFRESH_TOKEN"))
+    zalo_oa_api_base_url: str = Field(
+        "https://openapi.zalo.me", validation_alias=_env("ZALO_OA_API_BASE_URL")
+    )
+    zalo_oauth_base_url: str = Field(
+        "https://oauth.zaloapp.com", validation_alias=_env("ZALO_OAUTH_BASE_URL")
+    )
+    zalo_oa_signature_max_age: int = Field(
+        300, ge=0, validation_alias=_env("ZALO_OA_SIGNATURE_MAX_AGE")
+    )
+    zalo_bot_token: str | None = Field(None, validation_alias=_env("ZALO_BOT_TOKEN"))
+    zalo_bot_webhook_url: str | None = Field(None, validation_alias=_env("ZALO_BOT_WEBHOOK_URL"))
+    zalo_bot_webhook_secret: str | None = Field(
+        None, validation_alias=_env("ZALO_BOT_WEBHOOK_SECRET")
+    )
+    zalo_bot_api_base_url: str = Field(
+        "https://bot-api.zaloplatforms.com/bot", validation_alias=_env("ZALO_BOT_API_BASE_URL")
+    )
+
+    @field_validator("database_url")
+    @classmethod
+    def _async_driver(cls, value: str) -> str:
+        if value.startswith("postgresql://") or value.startswith("postgres://"):
+            value = "postgresql+asyncpg://" + value.split("://", 1)[1]
+        if not (
+            value.startswith("sqlite+aiosqlite://") or value.startswith("postgresql+asyncpg://")
+        ):
+            raise ValueError("must be a sqlite+aiosqlite:// or postgresql+asyncpg:// URL")
+        return value
+
+    @field_validator("log_level")
+    @classmethod
+    def _level(cls, value: str) -> str:
+        value = value.upper()
+        if value not in {"DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL"}:
+            raise ValueError("must be one of DEBUG, INFO, WARNING, ERROR, CRITICAL")
+        return value
+
+    @field_validator("secret_key")
+    @classmethod
+    def _secret_length(cls, value: str | None) -> str | None:
+        if value is not None and len(value) < MIN_SECRET_LENGTH:
+            raise ValueError(f"must be at least {MIN_SECRET_LENGTH} characters (a random string)")
+        return value
+
+    @field_validator("teams_file")
+    @classmethod
+    def _teams_exists(cls, value: Path | None) -> Path | None:
+        if value is not None and not value.is_file():
+            raise ValueError(f"file not found: {value}")
+        return value
+
+    @property
+    def zalo_oa_enabled(self) -> bool:
+        return bool(self.zalo_app_id and (self.zalo_oa_access_token or self.zalo_oa_refresh_token))
+
+    @property
+    def real_channel_configured(self) -> bool:
+        return bool(self.telegram_bot_token or self.zalo_bot_token or self.zalo_oa_enabled)
+
+    @property
+    def is_postgres(self) -> bool:
+        return self.database_url.startswith("postgresql")
+
+    def old_secrets(self) -> list[str]:
+        return [s.strip() for s in self.old_secret_keys.split(",") if s.strip()]
+
+
+def _variable_name(settings_field: str) -> str:
+    alias = Settings.model_fields[settings_field].validation_alias
+    if isinstance(alias, AliasChoices):
+        return str(alias.choices[0])
+    return settings_field.upper()
+
+
+def load_settings(**overrides: object) -> Settings:
+    """Read and check the settings; raise :class:`SettingsError` naming the variable."""
+    try:
+        settings = Settings(**overrides)  # type: ignore[arg-type]
+    except ValidationError as exc:
+        first = exc.errors()[0]
+        loc = first.get("loc") or ("?",)
+        name = str(loc[0])
+        if name in Settings.model_fields:
+            name = _variable_name(name)
+        msg = first.get("msg", "invalid value")
+        raise SettingsError(f"{name}: {msg}") from None
+    ensure_secret(settings)
+    return settings
+
+
+def ensure_secret(settings: Settings) -> None:
+    """Local mode may run without a configured secret: one is generated into a
+    0600 file. With a real channel token, a missing secret is an error, because
+    a generated file would be lost with the machine and every stored address
+    with it."""
+    if settings.secret_key:
+        return
+    if settings.real_channel_configured:
+        raise SettingsError(
+            "HELPLINE_SECRET_KEY: required when a channel token is configured "
+            f"(a random string of at least {MIN_SECRET_LENGTH} characters)"
+        )
+    path = settings.data_dir / LOCAL_SECRET_FILE
+    if path.exists():
+        value = path.read_text(encoding="utf-8").strip()
+        if len(value) < MIN_SECRET_LENGTH:
+            raise SettingsError(
+                f"HELPLINE_SECRET_KEY: the local secret file {path} is damaged; delete it"
+            )
+    else:
+        value = secrets.token_urlsafe(48)
+        path.parent.mkdir(parents=True, exist_ok=True)
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, stat.S_IRUSR | stat.S_IWUSR)
+        with os.fdopen(fd, "w", encoding="utf-8") as fh:
+            fh.write(value + "\n")
+        log.warning(
+            "HELPLINE_SECRET_KEY is not set: generated a local secret in %s (local mode only; "
+            "set HELPLINE_SECRET_KEY before connecting a real channel)",
+            path,
+        )
+    settings.secret_key = value

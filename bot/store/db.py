@@ -1,0 +1,106 @@
+"""The database handle: one async engine, sessions, migrations, dialect details.
+
+SQLite (the default) gets a single shared connection: SQLite serialises
+writers anyway, and one connection avoids "database is locked" retries.
+PostgreSQL gets a pool, and row locks do the serialising across processes.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from importlib.resources import files
+from typing import Any
+
+from alembic import command
+from alembic.config import Config
+from sqlalchemy import event, select, text
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+from sqlalchemy.engine import Connection
+from sqlalchemy.ext.asyncio import (
+    AsyncEngine,
+    AsyncSession,
+    async_sessionmaker,
+    create_async_engine,
+)
+from sqlalchemy.pool import AsyncAdaptedQueuePool
+
+log = logging.getLogger(__name__)
+
+
+def alembic_config() -> Config:
+    cfg = Config()
+    cfg.set_main_option("script_location", str(files("bot.store") / "migrations"))
+    return cfg
+
+
+class Database:
+    def __init__(self, url: str) -> None:
+        self.url = url
+        self.is_postgres = url.startswith("postgresql")
+        kwargs: dict[str, Any] = {}
+        if self.is_postgres:
+            kwargs.update(pool_size=10, max_overflow=20, pool_pre_ping=True)
+        else:
+            kwargs.update(
+                poolclass=AsyncAdaptedQueuePool, pool_size=1, max_overflow=0, pool_timeout=120
+            )
+        self.engine: AsyncEngine = create_async_engine(url, **kwargs)
+        if not self.is_postgres:
+            event.listen(self.engine.sync_engine, "connect", _sqlite_pragmas)
+        self.sessions = async_sessionmaker(self.engine, expire_on_commit=False)
+
+    @asynccontextmanager
+    async def transaction(self) -> AsyncIterator[AsyncSession]:
+        """A session in a transaction: committed on success, rolled back on error."""
+        async with self.sessions() as session, session.begin():
+            yield session
+
+    async def upgrade(self) -> None:
+        """Bring the schema to the newest migration (idempotent)."""
+        cfg = alembic_config()
+
+        def _run(conn: Connection) -> None:
+            cfg.attributes["connection"] = conn
+            command.upgrade(cfg, "head")
+
+        async with self.engine.begin() as conn:
+            await conn.run_sync(_run)
+
+    async def ping(self, seconds: float = 2.0) -> bool:
+        try:
+            async with asyncio.timeout(seconds), self.engine.connect() as conn:
+                await conn.execute(text("SELECT 1"))
+            return True
+        except Exception:  # any failure means "not reachable" for a health check
+            return False
+
+    async def dispose(self) -> None:
+        await self.engine.dispose()
+
+    def insert(self, table: Any) -> Any:
+        """Dialect insert, for ON CONFLICT DO NOTHING / DO UPDATE."""
+        return pg_insert(table) if self.is_postgres else sqlite_insert(table)
+
+    def for_update(self, stmt: Any, *, skip_locked: bool = False) -> Any:
+        """Row lock on PostgreSQL; SQLite has one writer at a time already."""
+        if self.is_postgres:
+            return stmt.with_for_update(skip_locked=skip_locked)
+        return stmt
+
+
+def _sqlite_pragmas(dbapi_conn: Any, _record: Any) -> None:
+    cur = dbapi_conn.cursor()
+    cur.execute("PRAGMA journal_mode=WAL")
+    cur.execute("PRAGMA synchronous=NORMAL")
+    cur.execute("PRAGMA foreign_keys=ON")
+    cur.execute("PRAGMA busy_timeout=10000")
+    # Deleted rows are overwritten, not left readable in free pages.
+    cur.execute("PRAGMA secure_delete=ON")
+    cur.close()
+
+
+__all__ = ["Database", "alembic_config", "select"]
