@@ -21,7 +21,7 @@ def add_configured_channels(runtime: Runtime) -> None:
     settings = runtime.settings
     runtime.add_channel(WebChannel(runtime.engine, exit_url=settings.exit_url))
     try:
-        from bot.channels.registry import platform_channels  # type: ignore[import-not-found]
+        from bot.channels.registry import platform_channels
     except ImportError:
         return
     for channel in platform_channels(runtime):

@@ -53,6 +53,11 @@ class Incoming:
     received_at: datetime = field(default_factory=lambda: datetime.now(UTC))
     #: Platform id of the message this one replies to (Telegram reply), if any.
     reply_to: str | None = None
+    #: In a group chat (team groups): the platform id of the person who acted,
+    #: while ``address`` is the group. None in private chats.
+    sender_id: str | None = None
+    #: Platform id of the message a pressed button was attached to (card edits).
+    button_message_id: str | None = None
 
 
 @dataclass(slots=True)
@@ -69,6 +74,9 @@ class Outgoing:
     clear_history: bool = False
     #: Platform message id to edit instead of sending a new message (request cards).
     edit_of: str | None = None
+    #: Answer a button press with a pop-up alert instead of a chat message
+    #: (e.g. "already taken"); channels without alerts send it as text.
+    alert: bool = False
     #: With ``clear_history``: platform ids of the chat's recent messages (hers and
     #: the bot's) that the channel should delete where the platform allows it.
     delete_ids: list[str] = field(default_factory=list)
