@@ -34,7 +34,7 @@ def run_chat(tmp_path: Path, lines: list[str], *extra: str) -> list[dict[str, ob
 
 def test_chat_json_answers_each_line_with_turn_numbers(tmp_path: Path) -> None:
     out = run_chat(tmp_path, ["xin chào", "cứu tôi với, anh ta đang đánh tôi"])
-    assert [o["turn"] for o in out][0] == 0, "welcome before any input"
+    assert out[0]["turn"] == 0, "welcome before any input"
     assert {o["turn"] for o in out} == {0, 1, 2}
     for o in out:
         assert set(o) == {"turn", "text", "buttons"}

@@ -17,6 +17,11 @@ SECRET_TEXTS = [
 ]
 
 
+def read_database_files(folder: Path) -> bytes:
+    """The main file plus any WAL/journal left beside it."""
+    return b"".join(p.read_bytes() for p in folder.glob("helpline.db*"))
+
+
 async def test_sqlite_file_has_no_ids_or_texts(tmp_path: Path) -> None:
     db_path = tmp_path / "helpline.db"
     rt = await build_runtime(make_settings(f"sqlite+aiosqlite:///{db_path}", tmp_path))
@@ -26,7 +31,7 @@ async def test_sqlite_file_has_no_ids_or_texts(tmp_path: Path) -> None:
         await rt.engine.handle(Incoming("telegram", ADDRESS, "b1", payload="cmd:menu"))
     finally:
         await rt.close()
-    raw = b"".join(p.read_bytes() for p in tmp_path.glob("helpline.db*"))
+    raw = read_database_files(tmp_path)
     assert raw, "the database file exists"
     needles = [
         ADDRESS,

@@ -26,10 +26,10 @@ async def client(runtime: Any) -> AsyncIterator[TestClient[Any, Any]]:
 
 
 async def receive_until(
-    ws: aiohttp.ClientWebSocketResponse, kind: str, timeout: float = 5.0
+    ws: aiohttp.ClientWebSocketResponse, kind: str, seconds: float = 5.0
 ) -> list[dict[str, Any]]:
     seen: list[dict[str, Any]] = []
-    async with asyncio.timeout(timeout):
+    async with asyncio.timeout(seconds):
         while True:
             data = json.loads((await ws.receive()).data)
             seen.append(data)
