@@ -10,6 +10,7 @@ import signal
 from aiohttp import web
 
 from bot.channels.web import WebChannel, healthz
+from bot.metrics import metrics_endpoint
 from bot.runtime import Runtime, build_runtime
 from bot.settings import Settings
 
@@ -33,6 +34,7 @@ def build_app(runtime: Runtime) -> web.Application:
     app["db"] = runtime.db
     app["runtime"] = runtime
     app.router.add_get("/healthz", healthz)
+    app.router.add_get("/metrics", metrics_endpoint)
     for channel in runtime.channels:
         channel.add_routes(app)
     return app

@@ -28,6 +28,7 @@ from bot.interfaces import (
 from bot.locks import KeyedLocks
 from bot.logs import short
 from bot.messages import Incoming, Outgoing, utcnow
+from bot.metrics import Metrics
 from bot.outbox import Outbox
 from bot.stats import Stats
 from bot.store import users as user_store
@@ -79,6 +80,7 @@ class Engine:
         self.stats = stats or Stats(db)
         self.threshold = confidence_threshold
         self.locks = KeyedLocks()
+        self.metrics = Metrics()
         self.last_trace = TurnTrace()
 
     async def handle(self, incoming: Incoming) -> list[Outgoing]:
@@ -115,6 +117,7 @@ class Engine:
             self.outbox.wake()
         trace.seconds = time.perf_counter() - started
         self.last_trace = trace
+        self.metrics.observe_turn(incoming.channel, intent, trace.seconds, duplicate=False)
         self.stats.count("turns", incoming.channel)
         self.stats.count("intent", intent or ("button" if incoming.payload else "not_understood"))
         log.info(
