@@ -1,0 +1,35 @@
+"""Handoff: consent → area → queue → claim → relay → close, with a human from
+the local rapid-response team. See ``docs/handoff.md``.
+
+``build_handoff`` is what the runtime calls. It returns None (no handoff) only
+in production without a teams file; in local mode (no channel tokens) a demo
+team covering every area is used, whose member side is the web console.
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+log = logging.getLogger(__name__)
+
+
+async def build_handoff(
+    *, settings: Any, db: Any, keyring: Any, outbox: Any, runner: Any
+) -> Any:
+    """The handoff service for these settings.
+
+    Raises :class:`handoff.teams.TeamsFileError` (a ``SettingsError``) with one
+    line naming the problem when the teams file is invalid."""
+    from handoff.service import HandoffService
+    from handoff.teams import demo_config, load_teams
+
+    if settings.teams_file is not None:
+        config = load_teams(settings.teams_file)
+    elif not settings.real_channel_configured:
+        log.info("no HELPLINE_TEAMS_FILE: local mode uses the demo team (member side: web console)")
+        config = demo_config()
+    else:
+        log.warning("HELPLINE_TEAMS_FILE is not set: handoff to a team is disabled")
+        return None
+    return HandoffService(config, db, keyring, outbox, runner)

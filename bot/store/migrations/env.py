@@ -7,6 +7,7 @@ from typing import Any, Literal
 
 from alembic import context
 
+import handoff.models  # noqa: F401  (registers the handoff tables on Base.metadata)
 from bot.store.models import Base, UTCDateTime
 
 

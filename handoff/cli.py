@@ -1,0 +1,81 @@
+"""``helpline team ...``: check the teams file, count requests.
+
+Prints counts and team structure only: never a request's area or topic, never
+a person. Wired into ``bot/cli.py`` through its plugin list (``register``).
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import sys
+from pathlib import Path
+from typing import Any
+
+from bot.settings import SettingsError
+
+
+def register(subparsers: Any) -> None:
+    team = subparsers.add_parser("team", help="handoff teams: check the teams file, count requests")
+    sub = team.add_subparsers(dest="team_command", required=True)
+    check = sub.add_parser("check", help="validate the teams file and print a summary")
+    check.add_argument("--file", type=Path, help="teams file (default: HELPLINE_TEAMS_FILE)")
+    check.set_defaults(func=cmd_check)
+    requests = sub.add_parser("list-requests", help="handoff requests by state (counts only)")
+    requests.set_defaults(func=cmd_list_requests)
+
+
+def _fail(message: str) -> int:
+    print(f"helpline: {message}", file=sys.stderr)
+    return 2
+
+
+def cmd_check(args: argparse.Namespace) -> int:
+    from handoff.teams import load_teams
+
+    path: Path | None = args.file
+    if path is None:
+        from bot.cli import _settings_or_exit
+
+        path = _settings_or_exit().teams_file
+    if path is None:
+        return _fail("HELPLINE_TEAMS_FILE is not set (or pass --file teams.yml)")
+    try:
+        config = load_teams(path)
+    except SettingsError as exc:
+        return _fail(str(exc))
+    members = {ident for t in config.teams for m in t.members for ident in m.identities()}
+    print(
+        f"{path}: {len(config.teams)} team(s), {len(members)} member(s), "
+        f"fallback {config.fallback_team}, claim timeout {config.claim_timeout_minutes} min"
+    )
+    for t in config.teams:
+        groups = ", ".join(f"{c}:{a}" for c, a in t.group_addresses())
+        print(
+            f"  {t.id}: {t.name} | areas {len(t.areas)} ({', '.join(t.areas[:3])}"
+            f"{', ...' if len(t.areas) > 3 else ''}) | hours {t.hours_text() or 'always'} | "
+            f"{len(t.members)} member(s) | cards → {groups}"
+        )
+    return 0
+
+
+def cmd_list_requests(args: argparse.Namespace) -> int:
+    from bot.cli import _settings_or_exit
+    from bot.store.db import Database
+    from handoff import store
+
+    settings = _settings_or_exit()
+
+    async def main() -> dict[str, int]:
+        db = Database(settings.database_url)
+        try:
+            await db.upgrade()
+            async with db.transaction() as session:
+                return await store.counts_by_state(session)
+        finally:
+            await db.dispose()
+
+    counts = asyncio.run(main())
+    for state in ("queued", "active", "closed"):
+        print(f"{state}: {counts.get(state, 0)}")
+    return 0

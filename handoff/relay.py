@@ -1,0 +1,175 @@
+"""Carrying words between her and the member, and nothing else.
+
+- Her texts reach the member prefixed with her alias (#K7Q2); the member never
+  learns her name, username, phone or platform id.
+- The member's texts reach her as from "the team"; she never learns the
+  member's name or id (the bot writes, not the member).
+- Non-text (photos, voice...) is never forwarded: the other side gets a short
+  notice, so no media with metadata crosses over.
+- Each relayed text is kept sealed in the transcript while the chat needs it.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from sqlalchemy import select
+
+from bot.messages import Outgoing
+from bot.store.models import User
+from handoff import texts
+from handoff.models import ACTIVE, HandoffMessage, HandoffRequest
+
+if TYPE_CHECKING:
+    from sqlalchemy.ext.asyncio import AsyncSession
+
+    from handoff.service import HandoffService
+
+#: Telegram refuses texts over 4096 characters; leave room for the prefix.
+CHUNK = 3500
+
+
+def chunks(text: str, size: int = CHUNK) -> list[str]:
+    text = text.strip()
+    return [text[i : i + size] for i in range(0, len(text), size)] or [""]
+
+
+def ref(request: HandoffRequest, kind: str) -> str:
+    """Outbox ``ref`` of a handoff message: ``ho:<id>:<kind>``.
+
+    kinds: ``r`` her words to the member, ``m`` other notices to the member,
+    ``connect`` the member's connected notice, ``u`` anything to her, ``card``
+    and ``edit`` for team groups."""
+    return f"ho:{request.id}:{kind}"
+
+
+def parse_ref(value: str | None) -> tuple[int, str] | None:
+    if not value or not value.startswith("ho:"):
+        return None
+    parts = value.split(":")
+    if len(parts) != 3 or not parts[1].isdigit():
+        return None
+    return int(parts[1]), parts[2]
+
+
+class Relay:
+    def __init__(self, service: HandoffService) -> None:
+        self.s = service
+
+    def to_member(
+        self, session: AsyncSession, request: HandoffRequest, text: str, kind: str = "m"
+    ) -> None:
+        """Queue a message to the member who holds the request."""
+        if request.member_channel is None or request.member_address_enc is None:
+            return
+        address = self.s.keyring.open(request.member_address_enc)
+        self.s.outbox.to_address(
+            session, request.member_channel, address, Outgoing(text), ref=ref(request, kind)
+        )
+
+    async def to_user(
+        self, session: AsyncSession, request: HandoffRequest, messages: list[Outgoing]
+    ) -> bool:
+        """Queue messages to her; False if she no longer exists (erased, purged)."""
+        user = await session.get(User, request.user_key)
+        if user is None:
+            return False
+        for message in messages:
+            self.s.outbox.to_user(session, user, message, ref=ref(request, "u"))
+        return True
+
+    def keep(self, session: AsyncSession, request: HandoffRequest, kind: str, body: str, *, delivered: bool = True) -> None:
+        session.add(
+            HandoffMessage(
+                request_id=request.id,
+                kind=kind,
+                body_enc=self.s.keyring.seal(body),
+                created_at=self.s.clock(),
+                delivered=delivered,
+            )
+        )
+
+    async def from_user(
+        self,
+        session: AsyncSession,
+        request: HandoffRequest,
+        text: str | None,
+        attachment: str | None,
+        *,
+        emergency: bool,
+    ) -> None:
+        """Her message during a handoff: to the member, or held until one takes it."""
+        now = self.s.clock()
+        body = text.strip() if text and text.strip() else texts.user_attachment_to_member(attachment)
+        if request.status != ACTIVE:
+            # Queued: kept sealed and handed to whoever takes the request.
+            self.keep(session, request, "user", body, delivered=False)
+            if emergency:
+                self.keep(session, request, "user", "⚠️ 113", delivered=False)
+            request.last_activity_at = now
+            return
+        if request.unreachable_since is not None:
+            request.unreachable_since = None
+            self.to_member(session, request, texts.reachable_again(request.alias))
+        if emergency:
+            self.to_member(session, request, texts.emergency_to_member(request.alias))
+        for part in chunks(body):
+            self.to_member(session, request, texts.relayed_to_member(request.alias, part), kind="r")
+        self.keep(session, request, "user", body)
+        request.from_user_count += 1
+        request.last_activity_at = now
+
+    async def deliver_held(self, session: AsyncSession, request: HandoffRequest) -> int:
+        """On claim: what she wrote while waiting goes to the member, in order."""
+        rows = (
+            await session.scalars(
+                select(HandoffMessage)
+                .where(
+                    HandoffMessage.request_id == request.id,
+                    HandoffMessage.delivered.is_(False),
+                    HandoffMessage.kind == "user",
+                )
+                .order_by(HandoffMessage.id)
+            )
+        ).all()
+        for row in rows:
+            body = self.s.keyring.open(row.body_enc)
+            if body == "⚠️ 113":
+                self.to_member(session, request, texts.emergency_to_member(request.alias))
+            else:
+                for part in chunks(body):
+                    self.to_member(
+                        session,
+                        request,
+                        texts.held_to_member(request.alias, part, row.created_at),
+                        kind="r",
+                    )
+                request.from_user_count += 1
+            row.delivered = True
+        return len(rows)
+
+    async def from_member(
+        self, session: AsyncSession, request: HandoffRequest, text: str | None, attachment: str | None
+    ) -> list[Outgoing]:
+        """The member's message to her, as from "the team". Returns the answer to the member."""
+        language = request.language if request.language in texts.FROM_TEAM else "vi"
+        if request.unreachable_since is not None:
+            return [Outgoing(texts.unreachable(request.alias))]
+        if text and text.strip():
+            body = text.strip()
+            out = [
+                Outgoing(f"{texts.FROM_TEAM[language]}: {part}", protect=True)
+                for part in chunks(body)
+            ]
+            answer: list[Outgoing] = []
+        else:
+            body = "[attachment]"
+            out = [Outgoing(texts.MEMBER_ATTACHMENT_TO_USER[language], protect=True)]
+            answer = [Outgoing(texts.member_attachment_notice_to_member())]
+        if not await self.to_user(session, request, out):
+            await self.s.close(session, request, "erased", by_member=None)
+            return [Outgoing(texts.ended_by_user(request.alias))]
+        self.keep(session, request, "member", body)
+        request.from_member_count += 1
+        request.last_activity_at = self.s.clock()
+        return answer

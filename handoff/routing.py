@@ -1,0 +1,106 @@
+"""Which team covers the area she gave: fuzzy, accents optional.
+
+People type ``phu hung``, ``P.Hưng`` or ``xa phu hung ben tre``; the team file
+says ``Phú Hưng``. The NLU layer's ``nlu.areas.match_area`` knows Vietnamese
+place names best and is used when present; until then (and if it raises) a
+small accent-folding + rapidfuzz matcher does the job. When nothing matches,
+the fallback team gets the request: no one is left without a team.
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+import unicodedata
+from dataclasses import dataclass
+from typing import Any
+
+from rapidfuzz import fuzz, process
+
+from handoff.teams import Team, TeamsConfig
+
+log = logging.getLogger(__name__)
+
+#: Minimum similarity (0-100) for the local matcher.
+MIN_SCORE = 85
+#: Administrative prefixes that people add or leave out.
+_PREFIXES = re.compile(
+    r"\b(xa|phuong|thi tran|quan|huyen|thi xa|thanh pho|tp|tinh|p|x|q|h|tt)\b\.?", re.IGNORECASE
+)
+
+
+@dataclass(frozen=True, slots=True)
+class Route:
+    team: Team
+    #: The team's own spelling of the matched area, or what she typed if unmatched.
+    area: str
+    matched: bool
+
+
+def fold(text: str) -> str:
+    """Lower case, no accents, đ → d, administrative prefixes dropped, single spaces."""
+    text = text.replace("đ", "d").replace("Đ", "D")
+    decomposed = unicodedata.normalize("NFD", text)
+    plain = "".join(ch for ch in decomposed if unicodedata.category(ch) != "Mn").lower()
+    plain = re.sub(r"[^\w\s]", " ", plain)
+    plain = _PREFIXES.sub(" ", plain)
+    return " ".join(plain.split())
+
+
+def _local_match(text: str, candidates: list[str]) -> str | None:
+    needle = fold(text)
+    if not needle:
+        return None
+    folded = {c: fold(c) for c in candidates}
+    # A whole candidate inside what she typed ("xa phu hung, ben tre"): longest wins.
+    inside = [c for c, f in folded.items() if f and re.search(rf"\b{re.escape(f)}\b", needle)]
+    if inside:
+        return max(inside, key=lambda c: len(folded[c]))
+    best = process.extractOne(
+        needle, folded, scorer=fuzz.ratio, score_cutoff=MIN_SCORE, processor=None
+    )
+    if best is not None:
+        return str(best[2])
+    return None
+
+
+def _nlu_match(text: str, candidates: list[str]) -> str | bool | None:
+    """The NLU's matcher; ``False`` when it is not available (not merged yet)."""
+    try:
+        from nlu.areas import match_area
+    except ImportError:
+        return False
+    try:
+        found: Any = match_area(text, candidates)
+    except Exception:  # a bug there must not stop her request; fall back
+        log.exception("nlu.areas.match_area failed; using the local matcher")
+        return False
+    if found is None:
+        return None
+    name = getattr(found, "name", None)
+    return str(name) if name in candidates else None
+
+
+def route(area_text: str | None, config: TeamsConfig) -> Route:
+    """The team for her area; the fallback team if none covers it or she skipped it."""
+    fallback = config.fallback
+    typed = " ".join((area_text or "").split())[:80]
+    if not typed:
+        return Route(fallback, "", False)
+    owners: dict[str, Team] = {}
+    for team in config.teams:
+        for area in team.areas:
+            if area != "*":
+                owners.setdefault(area, team)
+    candidates = list(owners)
+    name: str | None = None
+    if candidates:
+        via_nlu = _nlu_match(typed, candidates)
+        if via_nlu is False:
+            name = _local_match(typed, candidates)
+        elif isinstance(via_nlu, str):
+            name = via_nlu
+    if name is not None:
+        return Route(owners[name], name, True)
+    catch_all = next((t for t in config.teams if t.covers_everywhere), None)
+    return Route(catch_all or fallback, typed, False)

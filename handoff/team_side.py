@@ -1,0 +1,302 @@
+"""Updates from team members: Take presses in team groups, and the member's
+private chat with the bot (replies to her, /end, /release, /to, /list).
+
+A member is an identity ``(channel, id)`` from the teams file: on Telegram the
+user id (private chat id = user id; in groups it arrives as ``sender_id``), on
+the web console a console id. Nothing here depends on Telegram beyond that.
+
+Every team update is handled in its own transaction; anything for her goes
+through the outbox. Group chatter is swallowed (answered with nothing), so a
+team group is never mistaken for a person asking for help.
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import TYPE_CHECKING
+
+from sqlalchemy import func, select
+
+from bot.messages import Incoming, Outgoing
+from bot.store.models import OutboxItem
+from bot.store.users import first_time
+from handoff import store, texts
+from handoff.models import ACTIVE, CLOSED, QUEUED, HandoffRequest
+from handoff.teams import Identity, Member, Team
+
+if TYPE_CHECKING:
+    from sqlalchemy.ext.asyncio import AsyncSession
+
+    from handoff.service import HandoffService
+
+log = logging.getLogger(__name__)
+
+TAKE_PREFIX = "ho:take:"
+#: How many of a member's recent relayed messages are searched for a reply target.
+REPLY_LOOKBACK = 500
+
+
+class TeamSide:
+    def __init__(self, service: HandoffService) -> None:
+        self.s = service
+
+    # ---- dispatch -----------------------------------------------------------
+
+    async def handle(self, incoming: Incoming) -> list[Outgoing] | None:
+        config = self.s.config
+        place: Identity = (incoming.channel, str(incoming.address))
+        group = config.is_group(place)
+        if group is not None:
+            actor = (incoming.channel, str(incoming.sender_id)) if incoming.sender_id else None
+            return await self._in_group(incoming, group, actor)
+        if config.teams_of(place):
+            return await self._in_private(incoming, place)
+        return None
+
+    async def _first_time(self, session: AsyncSession, incoming: Incoming) -> bool:
+        key = self.s.keyring.user_key(incoming.channel, str(incoming.address))
+        return await first_time(session, self.s.db, key, incoming.message_id, self.s.clock())
+
+    async def _in_group(
+        self, incoming: Incoming, group: Team, actor: Identity | None
+    ) -> list[Outgoing]:
+        payload = incoming.payload or ""
+        if not payload.startswith(TAKE_PREFIX):
+            return []  # chatter in the team group is not for the bot
+        request_id = payload.removeprefix(TAKE_PREFIX)
+        if not request_id.isdigit() or actor is None:
+            return [Outgoing(texts.ALERT_CLOSED, alert=True)]
+        async with self.s.db.transaction() as session:
+            if not await self._first_time(session, incoming):
+                return []
+            return await self.take(session, int(request_id), actor, incoming)
+
+    async def _in_private(self, incoming: Incoming, me: Identity) -> list[Outgoing]:
+        payload = incoming.payload or ""
+        async with self.s.db.transaction() as session:
+            if not await self._first_time(session, incoming):
+                return []
+            if payload.startswith(TAKE_PREFIX) and payload.removeprefix(TAKE_PREFIX).isdigit():
+                # The console (or a forwarded card) may press Take outside a group.
+                return await self.take(
+                    session, int(payload.removeprefix(TAKE_PREFIX)), me, incoming
+                )
+            text = (incoming.text or "").strip()
+            if text.startswith("/"):
+                return await self._command(session, me, text)
+            if not text and not incoming.attachment:
+                return []
+            target = await self._target(session, me, incoming.reply_to)
+            if isinstance(target, list):
+                return target
+            return await self.s.relay.from_member(session, target, text or None, incoming.attachment)
+
+    # ---- who is who -------------------------------------------------------------
+
+    def _member_keys(self, me: Identity) -> list[str]:
+        """Pseudonyms under which this person's chats are stored: every identity
+        of the member (Telegram, console), under current and older keys."""
+        keys: list[str] = []
+        for _team, member in self.s.config.teams_of(me):
+            for channel, ident in member.identities():
+                for key in self.s.keyring.candidate_user_keys(channel, ident):
+                    if key not in keys:
+                        keys.append(key)
+        return keys
+
+    def _member_for(self, request: HandoffRequest, actor: Identity) -> Member | None:
+        """The actor as a member of the request's team (or its original team,
+        after an escalation); None if she is not one."""
+        for team_id in (request.team_id, request.original_team_id):
+            team = self.s.config.team(team_id)
+            if team is not None:
+                member = team.member_by_identity(actor)
+                if member is not None:
+                    return member
+        return None
+
+    # ---- take ---------------------------------------------------------------------
+
+    async def take(
+        self, session: AsyncSession, request_id: int, actor: Identity, incoming: Incoming
+    ) -> list[Outgoing]:
+        """First member of the team to press Take wins: a conditional update
+        ``WHERE status='queued'`` decides, whatever the number of processes."""
+        request = await session.get(HandoffRequest, request_id)
+        if request is None or request.status == CLOSED:
+            return [Outgoing(texts.ALERT_CLOSED, alert=True)]
+        member = self._member_for(request, actor)
+        if member is None:
+            return [Outgoing(texts.ALERT_NOT_MEMBER, alert=True)]
+        channel, address = member.reply_identity
+        member_key = self.s.keyring.user_key(channel, address)
+        if request.status != QUEUED:
+            mine = request.member_key in self._member_keys(actor)
+            return [Outgoing(texts.ALERT_YOURS_ALREADY if mine else texts.ALERT_ALREADY_TAKEN, alert=True)]
+        now = self.s.clock()
+        won = await store.transition(
+            session,
+            request,
+            expect=(QUEUED,),
+            values={
+                "status": ACTIVE,
+                "claimed_at": now,
+                "member_channel": channel,
+                "member_key": member_key,
+                "member_address_enc": self.s.keyring.seal(address),
+                "member_alias": member.alias,
+                "last_activity_at": now,
+                "reminded_at": None,
+            },
+        )
+        if not won:
+            return [Outgoing(texts.ALERT_ALREADY_TAKEN, alert=True)]
+        if incoming.button_message_id:
+            await self._note_pressed_card(session, request, incoming)
+        await self.s.finish_cards(session, request, texts.card_taken(request.alias, member.alias))
+        area, topic = store.open_details(self.s.keyring, request)
+        self.s.relay.to_member(
+            session, request, texts.connected(request.alias, area, request.language, topic), kind="connect"
+        )
+        await self.s.relay.deliver_held(session, request)
+        await self.s.relay.to_user(
+            session, request, self.s.render("handoff_connected", request.language, {})
+        )
+        await store.audit(session, now, "claim", request, member_alias=member.alias)
+        log.info("handoff %s claimed", request.id)
+        return [Outgoing(texts.ALERT_TAKEN_BY_YOU, alert=True)]
+
+    async def _note_pressed_card(
+        self, session: AsyncSession, request: HandoffRequest, incoming: Incoming
+    ) -> None:
+        """The pressed card's message id is known now: no need to wait for the outbox."""
+        for card in await store.open_cards(session, request.id):
+            if card.message_id is None and card.channel == incoming.channel:
+                if self.s.keyring.open(card.address_enc) == str(incoming.address):
+                    card.message_id = str(incoming.button_message_id)
+
+    # ---- private chat --------------------------------------------------------------
+
+    async def _target(
+        self, session: AsyncSession, me: Identity, reply_to: str | None
+    ) -> HandoffRequest | list[Outgoing]:
+        """Which chat a plain message is for: the one replied to, else the only one."""
+        keys = self._member_keys(me)
+        mine = await store.member_requests(session, keys)
+        if reply_to is not None:
+            found = await self._by_reply(session, keys, str(reply_to), mine)
+            if found is not None:
+                return found
+        if len(mine) == 1:
+            return mine[0]
+        if not mine:
+            return [Outgoing(texts.NO_OPEN_CHAT)]
+        return [Outgoing(texts.WHICH_CHAT)]
+
+    async def _by_reply(
+        self, session: AsyncSession, keys: list[str], reply_to: str, mine: list[HandoffRequest]
+    ) -> HandoffRequest | None:
+        """Map a Telegram reply to the request: the outbox rows the bot sent to
+        this member carry ``ref`` = ho:<id>:... and the platform ids returned."""
+        by_id = {r.id: r for r in mine}
+        rows = await session.execute(
+            select(OutboxItem.ref, OutboxItem.platform_ids)
+            .where(
+                OutboxItem.recipient.in_(keys),
+                OutboxItem.ref.like("ho:%"),
+                OutboxItem.status == "sent",
+            )
+            .order_by(OutboxItem.id.desc())
+            .limit(REPLY_LOOKBACK)
+        )
+        for item_ref, ids in rows.all():
+            if ids and reply_to in [str(i) for i in ids]:
+                parts = str(item_ref).split(":")
+                if len(parts) == 3 and parts[1].isdigit() and int(parts[1]) in by_id:
+                    return by_id[int(parts[1])]
+                return None
+        return None
+
+    async def _by_alias(self, session: AsyncSession, me: Identity, alias: str) -> HandoffRequest | None:
+        wanted = store.normalise_alias(alias)
+        for request in await store.member_requests(session, self._member_keys(me)):
+            if request.alias == wanted:
+                return request
+        return None
+
+    async def _command(self, session: AsyncSession, me: Identity, text: str) -> list[Outgoing]:
+        head, _, rest = text.partition(" ")
+        command = head.split("@", 1)[0].lower()
+        rest = rest.strip()
+        if command in {"/start", "/help"}:
+            teams = ", ".join(f"{t.name} ({m.alias})" for t, m in self.s.config.teams_of(me))
+            return [Outgoing(f"{teams}\n{texts.HELP}")]
+        if command == "/list":
+            mine = await store.member_requests(session, self._member_keys(me))
+            team_ids = [t.id for t, _m in self.s.config.teams_of(me)]
+            queued = await session.scalar(
+                select(func.count(HandoffRequest.id)).where(
+                    HandoffRequest.status == QUEUED, HandoffRequest.team_id.in_(team_ids)
+                )
+            )
+            items = [(r.alias, store.open_details(self.s.keyring, r)[0]) for r in mine]
+            return [Outgoing(texts.open_chats(items, int(queued or 0)))]
+        if command == "/to":
+            alias, _, body = rest.partition(" ")
+            if not alias or not body.strip():
+                return [Outgoing(texts.TO_USAGE)]
+            request = await self._by_alias(session, me, alias)
+            if request is None:
+                return [Outgoing(texts.UNKNOWN_ALIAS)]
+            return await self.s.relay.from_member(session, request, body, None)
+        if command in {"/end", "/release"}:
+            target: HandoffRequest | list[Outgoing] | None
+            if rest:
+                target = await self._by_alias(session, me, rest.split()[0])
+                if target is None:
+                    return [Outgoing(texts.UNKNOWN_ALIAS)]
+            else:
+                target = await self._target(session, me, None)
+            if isinstance(target, list):
+                return target
+            if command == "/end":
+                member = self._member_for(target, me)
+                if await self.s.close(session, target, "member", by_member=member or _anonymous()):
+                    return [Outgoing(texts.ended_by_member(target.alias))]
+                return [Outgoing(texts.UNKNOWN_ALIAS)]
+            if await self.release(session, target, reason="member"):
+                return [Outgoing(texts.released(target.alias))]
+            return [Outgoing(texts.UNKNOWN_ALIAS)]
+        return [Outgoing(texts.HELP)]
+
+    async def release(self, session: AsyncSession, request: HandoffRequest, *, reason: str) -> bool:
+        """Give a chat back: queued again, a fresh card in the team group."""
+        member_alias = request.member_alias
+        now = self.s.clock()
+        won = await store.transition(
+            session,
+            request,
+            expect=(ACTIVE,),
+            values={
+                "status": QUEUED,
+                "queued_at": now,
+                "escalated_at": None,
+                "claimed_at": None,
+                "member_channel": None,
+                "member_key": None,
+                "member_address_enc": None,
+                "member_alias": None,
+                "reminded_at": None,
+                "unreachable_since": None,
+            },
+        )
+        if not won:
+            return False
+        team = self.s.team_of(request)
+        await self.s.post_cards(session, request, team)
+        await store.audit(session, now, "release", request, member_alias=member_alias, detail=reason)
+        return True
+
+
+def _anonymous() -> Member:
+    return Member(alias="?", console_id="?")

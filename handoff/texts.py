@@ -1,0 +1,224 @@
+"""Short texts of the handoff layer.
+
+Team-side texts are bilingual on one line (Vietnamese / English): members are
+Vietnamese, partners' staff may not be. User-side texts belong to the flows in
+``responses/``; the ``FALLBACK`` entries below are only used if a node is
+missing there, so that she is never left without an answer.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from handoff.teams import VN_TZ
+
+ATTACHMENT_VI = {
+    "photo": "một ảnh",
+    "sticker": "một nhãn dán",
+    "voice": "một tin nhắn thoại",
+    "audio": "một tệp âm thanh",
+    "video": "một video",
+    "video_note": "một video",
+    "document": "một tệp",
+    "location": "một vị trí",
+    "contact": "một danh bạ",
+    "animation": "một ảnh động",
+}
+ATTACHMENT_EN = {
+    "photo": "a photo",
+    "sticker": "a sticker",
+    "voice": "a voice message",
+    "audio": "an audio file",
+    "video": "a video",
+    "video_note": "a video",
+    "document": "a file",
+    "location": "a location",
+    "contact": "a contact",
+    "animation": "a GIF",
+}
+
+
+def tag(alias: str) -> str:
+    return f"#{alias}"
+
+
+def when(moment: datetime) -> str:
+    return moment.astimezone(VN_TZ).strftime("%H:%M %d/%m")
+
+
+# ---- team side -----------------------------------------------------------
+
+TAKE_LABEL = "Nhận / Take"
+
+
+def card(alias: str, area: str, language: str, topic: str | None, since: datetime, note: str = "") -> str:
+    lines = [
+        f"🆘 Yêu cầu mới / New request {tag(alias)}",
+        f"Khu vực / Area: {area or '—'}",
+        f"Ngôn ngữ / Language: {language}",
+        f"Chủ đề / Topic: {topic or '—'}",
+        f"Chờ từ / Waiting since: {when(since)}",
+    ]
+    if note:
+        lines.append(note)
+    return "\n".join(lines)
+
+
+def escalated_note(minutes: int, from_team: str) -> str:
+    return f"⏰ Chưa ai nhận sau {minutes} phút ({from_team}) / Unclaimed after {minutes} min ({from_team})"
+
+
+def card_taken(alias: str, member_alias: str) -> str:
+    return f"✅ {tag(alias)} — đã được {member_alias} nhận / taken by {member_alias}"
+
+
+def card_closed(alias: str) -> str:
+    return f"☑️ {tag(alias)} — đã đóng / closed"
+
+
+def card_requeued(alias: str) -> str:
+    return f"↩️ {tag(alias)} — đã trả lại hàng chờ, xem thẻ mới / back in the queue, see the new card"
+
+
+ALERT_TAKEN_BY_YOU = "Bạn đã nhận yêu cầu này. Xem tin nhắn riêng với bot. / You took it: see your private chat with the bot."
+ALERT_ALREADY_TAKEN = "Đã có người nhận. / Someone already took this request."
+ALERT_CLOSED = "Yêu cầu này đã đóng. / This request is closed."
+ALERT_NOT_MEMBER = "Chỉ thành viên của tổ mới nhận được. / Only members of this team can take requests."
+ALERT_YOURS_ALREADY = "Yêu cầu này đã là của bạn. / This request is already yours."
+
+
+def connected(alias: str, area: str, language: str, topic: str | None) -> str:
+    return (
+        f"🔗 Đã kết nối với {tag(alias)} / Connected with {tag(alias)}\n"
+        f"Khu vực / Area: {area or '—'} · {language} · {topic or '—'}\n"
+        "Mọi tin bạn gửi ở đây sẽ đến người đó, ký tên “tổ hỗ trợ” (không có tên bạn). / "
+        "What you write here reaches her, signed “the team” (never your name).\n"
+        "/end — kết thúc / end the chat · /release — trả lại hàng chờ / give it back\n"
+        f"Nhiều cuộc trò chuyện: trả lời (reply) tin của cô ấy, hoặc /to {alias} nội dung / "
+        f"Several chats: reply to her message, or /to {alias} text"
+    )
+
+
+def relayed_to_member(alias: str, body: str) -> str:
+    return f"{tag(alias)}: {body}"
+
+
+def held_to_member(alias: str, body: str, at: datetime) -> str:
+    return f"{tag(alias)} ({when(at)}, lúc chờ / while waiting): {body}"
+
+
+def emergency_to_member(alias: str) -> str:
+    return (
+        f"⚠️ {tag(alias)}: tin nhắn có từ nguy hiểm — bot đã gửi số 113 cho cô ấy. / "
+        "Danger words: the bot has shown her 113."
+    )
+
+
+def user_attachment_to_member(kind: str | None) -> str:
+    k = kind or "other"
+    return f"[cô ấy gửi {ATTACHMENT_VI.get(k, 'một tệp')} — chỉ chuyển được chữ / she sent {ATTACHMENT_EN.get(k, 'an attachment')}; only text is relayed]"
+
+
+def member_attachment_notice_to_member() -> str:
+    return "Chỉ chuyển được tin nhắn chữ; cô ấy chỉ được báo là bạn đã gửi tệp. / Only text is relayed; she was only told you sent an attachment."
+
+
+def ended_by_user(alias: str) -> str:
+    return f"⏹ {tag(alias)}: người đó đã kết thúc cuộc trò chuyện. / The person ended the chat."
+
+
+def user_left(alias: str) -> str:
+    return f"⏹ {tag(alias)}: người đó đã rời đi. / The person left."
+
+
+def ended_by_member(alias: str) -> str:
+    return f"⏹ {tag(alias)}: đã kết thúc. / Chat ended."
+
+
+def released(alias: str) -> str:
+    return f"↩️ {tag(alias)}: đã trả lại hàng chờ. / Given back to the queue."
+
+
+def unreachable(alias: str) -> str:
+    return (
+        f"📵 {tag(alias)}: không gửi được tới người đó nữa cho đến khi cô ấy nhắn lại. / "
+        "She can no longer be reached until she writes again."
+    )
+
+
+def reachable_again(alias: str) -> str:
+    return f"📶 {tag(alias)}: cô ấy đã nhắn lại, có thể trả lời. / She wrote again; you can reply."
+
+
+def idle_reminder(alias: str, minutes: int) -> str:
+    return (
+        f"⏳ {tag(alias)}: không có tin nhắn trong {minutes} phút. Gõ /end khi xong. / "
+        f"No message for {minutes} min. Send /end when you are done."
+    )
+
+
+def member_never_started(member_alias: str, alias: str) -> str:
+    return (
+        f"⚠️ Bot không nhắn riêng được cho {member_alias}: hãy mở chat riêng với bot và bấm Start. "
+        f"{tag(alias)} đã trở lại hàng chờ. / The bot cannot write to {member_alias} privately: "
+        f"open a private chat with the bot and press Start. {tag(alias)} is back in the queue."
+    )
+
+
+NO_OPEN_CHAT = (
+    "Bạn không có cuộc trò chuyện nào đang mở. Yêu cầu mới xuất hiện trong nhóm của tổ. / "
+    "You have no open chat. New requests appear in your team group."
+)
+WHICH_CHAT = (
+    "Bạn đang có nhiều cuộc trò chuyện: hãy trả lời (reply) tin của người đó, hoặc /to MÃ nội dung. / "
+    "You have several open chats: reply to her message, or use /to CODE text."
+)
+UNKNOWN_ALIAS = "Không thấy cuộc trò chuyện mở với mã đó. / No open chat with that code."
+TO_USAGE = "Cách dùng / Usage: /to K7Q2 nội dung / text"
+HELP = (
+    "/list — các cuộc trò chuyện của bạn / your chats\n"
+    "/to MÃ nội dung — gửi cho một người / write to one person\n"
+    "/end [MÃ] — kết thúc / end · /release [MÃ] — trả lại hàng chờ / give back"
+)
+
+
+def open_chats(items: list[tuple[str, str]], queued: int) -> str:
+    lines = [f"{tag(a)} — {area}" for a, area in items] or ["—"]
+    return "Đang mở / Open:\n" + "\n".join(lines) + f"\nĐang chờ trong tổ / Waiting in your teams: {queued}"
+
+
+# ---- user side (only when the flows lack a node) ------------------------
+
+FROM_TEAM = {"vi": "Tổ hỗ trợ", "en": "The team"}
+
+MEMBER_ATTACHMENT_TO_USER = {
+    "vi": "[Tổ hỗ trợ đã gửi một tệp, nhưng chỉ chuyển được tin nhắn chữ.]",
+    "en": "[The team sent an attachment, but only text can be passed on.]",
+}
+
+FALLBACK: dict[str, dict[str, str]] = {
+    "handoff_queued": {
+        "vi": "Một thành viên của tổ hỗ trợ sẽ trả lời bạn tại đây. Giờ làm việc: {team_hours}. Nếu bạn đang gặp nguy hiểm, hãy gọi 113.",
+        "en": "A member of the support team will reply to you here. Hours: {team_hours}. If you are in danger, call 113.",
+    },
+    "handoff_out_of_hours": {
+        "vi": "Hiện ngoài giờ làm việc của tổ ({team_hours}). Yêu cầu của bạn vẫn được giữ. Nguy hiểm: gọi 113.",
+        "en": "The team is outside its hours now ({team_hours}). Your request stays in the queue. In danger: call 113.",
+    },
+    "handoff_still_waiting": {
+        "vi": "Chưa có ai nhận, chúng tôi đang tìm thêm người. Nguy hiểm: gọi 113. {local_contacts}",
+        "en": "No one has taken your request yet; we are asking more people. In danger: call 113. {local_contacts}",
+    },
+    "handoff_connected": {
+        "vi": "Một thành viên tổ hỗ trợ đã kết nối. Bạn có thể nhắn ngay bây giờ.",
+        "en": "A team member is connected. You can write now.",
+    },
+    "handoff_closed": {
+        "vi": "Cuộc trò chuyện với tổ hỗ trợ đã kết thúc.",
+        "en": "The chat with the team has ended.",
+    },
+    "handoff_unavailable": {
+        "vi": "Hiện chưa thể kết nối với tổ hỗ trợ. Nguy hiểm: gọi 113.",
+        "en": "We cannot connect you to a team right now. In danger: call 113.",
+    },
+}
