@@ -374,7 +374,11 @@ class HandoffService:
         """A node of the flows; the built-in text if the flows lack it, so she is
         never left without an answer."""
         try:
-            messages = list(self.runner.render(node, language, placeholders) or [])
+            messages = (
+                list(self.runner.render(node, language, placeholders) or [])
+                if self.runner is not None
+                else []
+            )
         except Exception:  # a missing node must not lose her request
             log.exception("flows cannot render %s; using the built-in text", node)
             messages = []
