@@ -33,6 +33,9 @@ def cmd_run(args: argparse.Namespace) -> int:
     settings = _settings_or_exit()
     try:
         asyncio.run(serve(settings))
+    except SettingsError as exc:  # e.g. a bad teams file, found while building the runtime
+        print(f"helpline: bad setting {exc}", file=sys.stderr)
+        return 2
     except OSError as exc:
         print(
             f"helpline: cannot serve on {settings.http_host}:{settings.http_port}: {exc.strerror}",

@@ -60,7 +60,7 @@ class Hours:
         end = time(0, 0) if (h2, m2) == (24, 0) else time(h2, m2)
         if h2 == 24 and m2:
             raise ValueError("hours must be between 00:00 and 24:00")
-        if time(h1, m1) == end:
+        if time(h1, m1) == end and (h2, m2) != (24, 0):
             raise ValueError("start and end are the same; leave hours out for a team that is always on call")
         return cls(time(h1, m1), end)
 
