@@ -23,6 +23,7 @@ from handoff.service import HandoffService
 from handoff.teams import TeamsConfig, parse_teams
 from tests.conftest import SECRET
 
+
 def _runtime_parts_merged() -> bool:
     import nlu
     import responses
