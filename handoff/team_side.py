@@ -66,9 +66,9 @@ class TeamSide:
         request_id = payload.removeprefix(TAKE_PREFIX)
         if not request_id.isdigit() or actor is None:
             return [Outgoing(texts.ALERT_CLOSED, alert=True)]
+        # No dedupe here: Take is idempotent (a repeat gets "already yours"), and
+        # adapters may give every press on one card the same message id.
         async with self.s.db.transaction() as session:
-            if not await self._first_time(session, incoming):
-                return []
             return await self.take(session, int(request_id), actor, incoming)
 
     async def _in_private(self, incoming: Incoming, me: Identity) -> list[Outgoing]:
