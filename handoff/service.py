@@ -200,6 +200,16 @@ class HandoffService:
         )
         return set(rows.all())
 
+    def team_group_ids(self) -> set[str]:
+        """Telegram groups that are team groups: the adapter stays in these and
+        leaves any other group it is added to."""
+        return {
+            address
+            for team in self.config.teams
+            for channel, address in team.group_addresses()
+            if channel == "telegram"
+        }
+
     def background_tasks(self) -> list[Coroutine[Any, Any, None]]:
         return [self.timers.run()]
 

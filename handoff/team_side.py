@@ -81,6 +81,10 @@ class TeamSide:
                 return await self.take(
                     session, int(payload.removeprefix(TAKE_PREFIX)), me, incoming
                 )
+            if payload:
+                # The channel turns /start, /help, /stop... into payloads ("cmd:help"):
+                # in a member's chat they all mean "how does this work".
+                return await self._command(session, me, "/help")
             text = (incoming.text or "").strip()
             if text.startswith("/"):
                 return await self._command(session, me, text)

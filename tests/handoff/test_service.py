@@ -299,3 +299,11 @@ async def test_outbox_rows_for_the_team_carry_no_identity(harness: Harness) -> N
             assert SHE not in payload["text"]
         else:
             assert "Hoa" not in payload["text"] and HOA not in payload["text"]
+
+
+async def test_member_commands_arriving_as_payloads_get_help(harness: Harness) -> None:
+    from bot.messages import Incoming
+
+    out = await harness.service.handle_team(Incoming("telegram", HOA, message_id="x1", payload="cmd:start"))
+    assert out and "/release" in out[0].text and "Hoa" in out[0].text
+    assert harness.service.team_group_ids() == {GROUP_A, GROUP_B}
