@@ -93,8 +93,10 @@ def split_text(text: str, limit: int = MAX_TEXT) -> list[str]:
         if part:
             parts.append(part)
         rest = rest[cut:].lstrip()
-    if rest or not parts:
-        parts.append(rest)
+    if not parts:
+        return [rest]
+    if rest.strip():
+        parts.append(rest.rstrip())
     return parts
 
 
