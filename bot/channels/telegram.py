@@ -168,6 +168,21 @@ class TelegramChannel:
     def mode(self) -> str:
         return "webhook" if self.webhook_url else "polling"
 
+    @property
+    def busy(self) -> bool:
+        """Polling: updates fetched but not yet handled (shutdown and tests wait on it)."""
+        queued = self.app is not None and self.app.update_queue.qsize() > 0
+        return queued or any(not t.done() for t in self._tails.values())
+
+    async def wait_idle(self) -> None:
+        """Return once every update fetched so far has been handled."""
+        while self.busy:
+            pending = [t for t in self._tails.values() if not t.done()]
+            if pending:
+                await asyncio.wait(pending)
+            else:
+                await asyncio.sleep(0)  # the consumer is taking the next one
+
     # -- lifecycle ---------------------------------------------------------
 
     def add_routes(self, app: web.Application) -> None:
@@ -210,15 +225,15 @@ class TelegramChannel:
 
     async def stop(self) -> None:
         self._stopping = True
-        app, self.app = self.app, None
+        app = self.app
         if app is None:
             return
         if app.updater is not None and app.updater.running:
             await app.updater.stop()
         # Let updates already fetched finish: the updater has confirmed them.
-        pending = [t for t in self._tails.values() if not t.done()]
-        if pending:
-            await asyncio.wait(pending, timeout=10)
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(self.wait_idle(), timeout=10)
+        self.app = None
         if self._consumer is not None:
             self._consumer.cancel()
             with contextlib.suppress(asyncio.CancelledError):
