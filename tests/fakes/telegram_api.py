@@ -155,6 +155,7 @@ class FakeTelegramAPI:
         self._next_id: dict[int, int] = {}
         self._changed = asyncio.Condition()
         self._runner: web.AppRunner | None = None
+        self._closing = False
 
     # -- server --------------------------------------------------------------
 
@@ -171,6 +172,9 @@ class FakeTelegramAPI:
         return self
 
     async def close(self) -> None:
+        async with self._changed:  # end any long poll still waiting
+            self._closing = True
+            self._changed.notify_all()
         if self._runner is not None:
             await self._runner.cleanup()
             self._runner = None
@@ -254,17 +258,13 @@ class FakeTelegramAPI:
         }
 
     def prepare(self, update: dict[str, Any]) -> dict[str, Any]:
-        """Give a recorded update (a fixture) a fresh ``update_id`` and note her
-        message in the chat's history. Returns the same dict."""
+        """Make a recorded update (a fixture) new, as Telegram would number it:
+        a fresh ``update_id`` and, for a new message, the chat's next message id
+        (an edit keeps the id of the message it edits). Returns the same dict."""
         update["update_id"] = next(self._update_ids)
         message = update.get("message")
         if message is not None:
-            chat_id = int(message["chat"]["id"])
-            mid = int(message["message_id"])
-            self._next_id[chat_id] = max(self._next_id.get(chat_id, 1), mid + 1)
-            self._chat(chat_id)[mid] = ChatMessage(
-                chat_id, mid, bool(message.get("from", {}).get("is_bot")), message.get("text")
-            )
+            message["message_id"] = self.next_message_id(int(message["chat"]["id"]))
         return update
 
     # -- delivering updates --------------------------------------------------
@@ -279,9 +279,7 @@ class FakeTelegramAPI:
             self._changed.notify_all()
         return int(update["update_id"])
 
-    async def deliver_webhook(
-        self, update: dict[str, Any], *, secret: str | None = None
-    ) -> int:
+    async def deliver_webhook(self, update: dict[str, Any], *, secret: str | None = None) -> int:
         """POST the update to the webhook set with ``setWebhook``, as Telegram
         does (with ``X-Telegram-Bot-Api-Secret-Token``); returns the HTTP status.
         ``secret`` overrides the header (a forged call)."""
@@ -439,7 +437,7 @@ class FakeTelegramAPI:
             self._changed.notify_all()
             try:
                 async with asyncio.timeout(timeout):
-                    await self._changed.wait_for(lambda: bool(self._updates))
+                    await self._changed.wait_for(lambda: bool(self._updates) or self._closing)
             except TimeoutError:
                 return []
             return sorted(self._updates, key=lambda u: u["update_id"])[:limit]

@@ -127,17 +127,13 @@ async def _harness(
 
 
 @pytest.fixture
-async def polling(
-    api: FakeTelegramAPI, sqlite_url: str, tmp_path: Path
-) -> AsyncIterator[Harness]:
+async def polling(api: FakeTelegramAPI, sqlite_url: str, tmp_path: Path) -> AsyncIterator[Harness]:
     async for h in _harness(api, sqlite_url, tmp_path, webhook=False):
         yield h
 
 
 @pytest.fixture
-async def webhook(
-    api: FakeTelegramAPI, sqlite_url: str, tmp_path: Path
-) -> AsyncIterator[Harness]:
+async def webhook(api: FakeTelegramAPI, sqlite_url: str, tmp_path: Path) -> AsyncIterator[Harness]:
     async for h in _harness(api, sqlite_url, tmp_path, webhook=True):
         yield h
 
@@ -152,9 +148,7 @@ async def bot(
 
 
 @pytest.fixture
-async def bot_db(
-    api: FakeTelegramAPI, database_url: str, tmp_path: Path
-) -> AsyncIterator[Harness]:
+async def bot_db(api: FakeTelegramAPI, database_url: str, tmp_path: Path) -> AsyncIterator[Harness]:
     """Polling, on SQLite and on PostgreSQL: for tests where the database matters."""
     async for h in _harness(api, database_url, tmp_path, webhook=False):
         yield h
@@ -418,9 +412,7 @@ async def test_outbox_flood_wait_beyond_retries_is_rescheduled(polling: Harness)
 
 async def test_text_over_4096_is_split_on_sentences_with_buttons_last(polling: Harness) -> None:
     long = "Chị có quyền được bảo vệ và giữ bí mật. " * 250  # about 10 000 characters
-    await _queue_for_her(
-        polling, HER, Outgoing(long, [Button("Menu", "cmd:menu")]), discreet=False
-    )
+    await _queue_for_her(polling, HER, Outgoing(long, [Button("Menu", "cmd:menu")]), discreet=False)
     await polling.worker.drain()
     parts = polling.api.sent_to(HER)
     assert len(parts) == 3
