@@ -120,6 +120,16 @@ def team_groups_of(engine: Engine) -> TeamGroups:
     return ids
 
 
+def quiet_library_loggers() -> None:
+    """PTB logs request parameters (texts, chat ids) at DEBUG and httpx logs
+    URLs that contain the bot token at INFO: keep them at WARNING or above,
+    whatever ``HELPLINE_LOG_LEVEL`` says (DESIGN.md §3.3)."""
+    for name in ("telegram", "httpx", "httpcore"):
+        logger = logging.getLogger(name)
+        if logger.getEffectiveLevel() < logging.WARNING:
+            logger.setLevel(logging.WARNING)
+
+
 class TelegramChannel:
     name = CHANNEL
 
@@ -193,6 +203,7 @@ class TelegramChannel:
         """Connect (getMe), register the commands, then set the webhook or start
         polling in the background: returns without blocking the loop."""
         self._stopping = False
+        quiet_library_loggers()
         builder = (
             ApplicationBuilder()
             .token(self.token)
