@@ -297,8 +297,11 @@ class TelegramChannel:
             item = await queue.get()
             if not isinstance(item, Update):
                 continue
-            chat = item.effective_chat
-            key = chat.id if chat is not None else None
+            try:
+                chat = item.effective_chat
+                key = chat.id if chat is not None else None
+            except Exception:  # an update kind PTB cannot place: handle it on its own
+                key = None
             previous = self._tails.get(key)
             task = asyncio.create_task(self._handle_in_turn(previous, item))
             self._tails[key] = task
@@ -353,8 +356,10 @@ class TelegramChannel:
             if seen.incoming is None:
                 return  # edited messages, service messages: nothing to answer
             replies = await self.engine.handle(seen.incoming)
-            alert = next((r for r in replies if r.alert and len(r.text) <= MAX_ALERT), None)
+            alert = None
             if seen.callback_id is not None:
+                # A short alert answers the press as a pop-up; anything else is a message.
+                alert = next((r for r in replies if r.alert and len(r.text) <= MAX_ALERT), None)
                 answered = True
                 await self._answer(seen.callback_id, alert)
             await self._reply(seen, [r for r in replies if r is not alert])

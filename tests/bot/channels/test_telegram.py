@@ -264,6 +264,25 @@ async def test_group_that_is_not_a_team_group_is_left_without_a_word(bot: Harnes
     assert await bot.rows(User, group_id) == 0, "no conversation was started for the group"
 
 
+async def test_team_group_updates_reach_the_engine(polling: Harness) -> None:
+    """A team group is not left: its messages and button presses go to the
+    engine (where handoff takes them) and whatever comes back is shown there."""
+    team = -1009876543210
+
+    async def team_groups() -> set[str]:
+        return {str(team)}
+
+    polling.channel.team_groups = team_groups
+    command = fixture("team_command")
+    await polling.send(polling.api.prepare(command))
+    assert polling.api.left_chats == []
+    shown = polling.api.sent_to(team)
+    assert shown, "the answer is rendered in the group"
+    await polling.send(polling.api.press(team, shown[-1].message_id, "cmd:menu", user_id=777000222))
+    assert polling.api.left_chats == []
+    assert len(polling.api.callback_answers) == 1
+
+
 # -- reliability ----------------------------------------------------------------
 
 
