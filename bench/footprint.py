@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import asyncio
 import os
-import subprocess
 import sys
 import tempfile
 import time
@@ -36,9 +35,9 @@ async def cold_start(runs: int = 3) -> dict[str, float]:
             port = _free_port()
             env = dict(CLEAN_ENV, HELPLINE_HTTP_PORT=str(port))
             started = time.perf_counter()
-            proc = subprocess.Popen(
-                [sys.executable, "-m", "bot.cli", "run"], cwd=tmp, env=env,
-                stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+            proc = await asyncio.create_subprocess_exec(
+                sys.executable, "-m", "bot.cli", "run", cwd=tmp, env=env,
+                stdout=asyncio.subprocess.DEVNULL, stderr=asyncio.subprocess.DEVNULL,
             )
             try:
                 async with aiohttp.ClientSession() as http:
@@ -55,7 +54,7 @@ async def cold_start(runs: int = 3) -> dict[str, float]:
                 times.append(time.perf_counter() - started)
             finally:
                 proc.terminate()
-                proc.wait(20)
+                await asyncio.wait_for(proc.wait(), 20)
     return {"cold_start_s_median": sorted(times)[len(times) // 2], "cold_start_s_max": max(times)}
 
 
