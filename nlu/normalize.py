@@ -165,7 +165,7 @@ _DOUBLE_OK = {
     "agree", "support", "scared", "well", "shall", "small", "afternoon", "weed", "speed",
     "bully", "hurry", "worry", "worried", "abuse", "bitter", "better", "letter", "matter",
     "little", "tomorrow", "goodbye", "shopping", "killing", "yess", "balloon", "book",
-    "look", "took", "school", "pool", "feeling", "meet", "meeting", "week", "needed",
+    "look", "took", "school", "pool", "feeling", "meet", "meeting", "needed",
 }
 
 _RUN3_RE = re.compile(r"(\w)\1{2,}")
