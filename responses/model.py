@@ -18,10 +18,11 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator, model_valida
 LANGUAGES = ("vi", "en")
 DEFAULT_LANGUAGE = "vi"
 
-#: Node ids become ``n:<id>`` callback data; keep them short plain ASCII.
-NODE_ID_RE = re.compile(r"^[a-z][a-z0-9_]{0,40}$")
+#: Node ids become ``n:<id>`` callback data: plain ASCII; the check limits the
+#: resulting payload to Telegram's 64 bytes.
+NODE_ID_RE = re.compile(r"^[a-z][a-z0-9_]*$")
 #: Topic / argument slugs travel in callback data too.
-SLUG_RE = re.compile(r"^[a-z][a-z0-9_]{0,30}$")
+SLUG_RE = re.compile(r"^[a-z][a-z0-9_]*$")
 
 #: Every intent of the NLU taxonomy; each needs exactly one entry node.
 TAXONOMY_INTENTS = (
@@ -189,7 +190,7 @@ def _check_args(action: str, args: dict[str, Any]) -> None:
         want = ", ".join(wanted) or "no args"
         raise ValueError(f"action {action!r} takes {want}, got {sorted(args) or 'none'}")
     if action in ("start_handoff", "handoff") and not SLUG_RE.match(str(args["topic"])):
-        raise ValueError("topic must be a short lower-case slug like 'safety'")
+        raise ValueError("topic must be a lower-case slug like 'safety'")
     if action == "set_language" and args["language"] not in LANGUAGES:
         raise ValueError(f"language must be one of {LANGUAGES}")
     if action == "set_discreet" and not isinstance(args["on"], bool):
@@ -219,7 +220,7 @@ class Node(_Strict):
     @classmethod
     def _id_format(cls, value: str) -> str:
         if not NODE_ID_RE.match(value):
-            raise ValueError("node ids are lower-case letters, digits and _ (max 41)")
+            raise ValueError("node ids are lower-case letters, digits and _")
         return value
 
     @field_validator("actions")
