@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 import pytest
-from flowchat import Chat
 
 from responses import Runner, load_runner
+from tests.responses.flowchat import Chat
 
 
 @pytest.fixture(scope="session")

@@ -6,11 +6,11 @@ import hashlib
 import json
 
 import pytest
-from flowchat import LANGS, Chat, action_names, payloads, texts
 
 from bot.interfaces import TurnContext
 from responses import Runner
 from responses.model import TAXONOMY_INTENTS
+from tests.responses.flowchat import LANGS, Chat, action_names, payloads, texts
 
 #: What a person sees after each intent: (a phrase of the answer in vi, in en, a button payload).
 EXPECTED = {

@@ -5,11 +5,11 @@ from __future__ import annotations
 import re
 
 import pytest
-from flowchat import LANGS, Chat, payloads, texts
 
 from responses import Runner, load_runner
 from responses.model import ENGINE_NODES
 from responses.validate import MAX_LABEL_CHARS, MAX_PAYLOAD_BYTES, STYLE_TEXT_CHARS
+from tests.responses.flowchat import LANGS, Chat, payloads, texts
 
 NODE_IDS = sorted(load_runner().nodes)
 PLACEHOLDERS = {"team_hours": "Thứ Hai–thứ Sáu, 7:30–21:00", "local_contacts": "Công an phường: 024 3825 1234"}
@@ -84,13 +84,15 @@ def test_notices_sent_later_have_a_neutral_first_line(runner: Runner, node_id: s
             assert word not in first_line, (node_id, first_line)
 
 
-def test_erased_says_one_neutral_line_then_how_to_remove_the_chat(runner: Runner) -> None:
+def test_erased_leaves_one_neutral_message_that_says_how_to_remove_the_chat(runner: Runner) -> None:
     vi = runner.render("erased", "vi")
     en = runner.render("erased", "en")
-    assert vi[0].text == "Đã xoá." and en[0].text == "Cleared."
-    assert "Telegram" in vi[1].text and "Zalo" in vi[1].text
+    assert len(vi) == len(en) == 1, "erase leaves at most one line in her chat"
+    assert vi[0].text.startswith("Đã xoá.") and en[0].text.startswith("Cleared.")
+    assert "Telegram" in vi[0].text and "Zalo" in vi[0].text
+    assert [b.label for b in vi[0].buttons] == ["Menu"], "only a neutral way back"
     for word in ("bạo lực", "violence", "hỗ trợ", "support"):
-        assert word not in (vi[0].text + vi[1].text + en[0].text + en[1].text).lower()
+        assert word not in (vi[0].text + en[0].text).lower()
 
 
 def test_advice_is_protected_and_chit_chat_is_not(runner: Runner) -> None:
