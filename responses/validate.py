@@ -73,13 +73,15 @@ def phone_numbers(text: str) -> Iterator[tuple[str, str | None]]:
         if digits in OBSOLETE_NUMBERS:
             yield written, f"obsolete number: {OBSOLETE_NUMBERS[digits]}"
             continue
-        if digits[:2] in ("18", "19") and len(digits) >= 6:
-            if digits[:4] not in ("1800", "1900"):
-                yield written, "special numbers start with 1800 or 1900"
-            elif len(digits) not in (8, 10):
+        if digits[:4] in ("1800", "1900"):
+            if len(digits) not in (8, 10):
                 yield written, "1800/1900 numbers have 8 or 10 digits (1800 1233, 1900 969 680)"
             else:
                 yield written, None
+            continue
+        if digits.startswith("1") and len(digits) >= 6 and "." not in written:
+            # Not a date (15.12.2025) or an amount (10.000.000): a number to call.
+            yield written, "numbers starting with 1 are 111–115, 1800 xxxx or 1900 xxx xxx"
             continue
         if digits.startswith("0") and len(digits) >= 6:
             if len(digits) == 11 and digits.startswith("02"):
