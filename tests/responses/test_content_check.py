@@ -88,36 +88,83 @@ def test_a_copy_of_the_real_content_passes(flows: Path, capsys: pytest.CaptureFi
 BROKEN = [
     # (file, old text or None to append, new text, words the report must contain)
     ("core.yml", None, ORPHAN, ["core.yml: node orphan_note", "unreachable"]),
-    ("rights.yml", "goto: rights_custody", "goto: rights_kids",
-     ["rights.yml: node rights_divorce", "'rights_kids'", "does not exist"]),
+    (
+        "rights.yml",
+        "goto: rights_custody",
+        "goto: rights_kids",
+        ["rights.yml: node rights_divorce", "'rights_kids'", "does not exist"],
+    ),
     ("core.yml", None, NO_ENGLISH, ["core.yml: node only_vi", "missing the 'en' text"]),
-    ("rights.yml", '    source: "Law 13/2022/QH15 Art. 9 (lawnet.vn, facts sheet §1)"\n', "",
-     ["rights.yml: node rights_victim", "'source' and 'reviewed'"]),
-    ("rights.yml", "    reviewed: 2026-11-22\n    text:\n      vi: |-\n        Theo Điều 9",
-     "    text:\n      vi: |-\n        Theo Điều 9", ["rights.yml: node rights_victim", "reviewed"]),
+    (
+        "rights.yml",
+        '    source: "Law 13/2022/QH15 Art. 9 (lawnet.vn, facts sheet §1)"\n',
+        "",
+        ["rights.yml: node rights_victim", "'source' and 'reviewed'"],
+    ),
+    (
+        "rights.yml",
+        "    reviewed: 2026-11-22\n    text:\n      vi: |-\n        Theo Điều 9",
+        "    text:\n      vi: |-\n        Theo Điều 9",
+        ["rights.yml: node rights_victim", "reviewed"],
+    ),
     ("core.yml", None, TOO_LONG, ["core.yml: node wall_of_text", "Zalo's limit is 2000"]),
     ("core.yml", None, LONG_PAYLOAD, ["core.yml: node points_to_long", "longer than 64 bytes"]),
-    ("services.yml", 'label: {vi: "Ngôi nhà Bình Yên"',
-     'label: {vi: "Ngôi nhà Bình Yên của Hội Liên hiệp Phụ nữ"',
-     ["services.yml: node services", "longer than 30 characters"]),
-    ("services.yml", "Gọi 1900 969 680 (24/7).", "Gọi 1900 969 68 (24/7).",
-     ["services.yml: node services_peace_house", "'1900 969 68'", "8 or 10 digits"]),
-    ("services.yml", "• 111: Tổng đài bảo vệ trẻ em", "• 1800 1567: Tổng đài bảo vệ trẻ em",
-     ["services.yml: node services", "obsolete", "111"]),
-    ("emergency.yml", "gọi 115 (cấp cứu)", "gọi 116 (cấp cứu)",
-     ["emergency.yml: node emergency", "'116'", "111–115"]),
-    ("services.yml", "• 024 3333 5599: CSAGA", "• 04.3775 9330: CSAGA",
-     ["services.yml: node services", "'04.3775 9330'", "malformed"]),
-    ("services.yml", "8–17 giờ\n          {local_contacts}", "8–17 giờ\n          {local_contact}",
-     ["services.yml: node services", "unknown placeholder {local_contact}"]),
-    ("core.yml", "    intents: [thanks]\n", "",
-     ["intent 'thanks' has no entry node", "core.yml: node thanks"]),
+    (
+        "services.yml",
+        'label: {vi: "Ngôi nhà Bình Yên"',
+        'label: {vi: "Ngôi nhà Bình Yên của Hội Liên hiệp Phụ nữ"',
+        ["services.yml: node services", "longer than 30 characters"],
+    ),
+    (
+        "services.yml",
+        "Gọi 1900 969 680 (24/7).",
+        "Gọi 1900 969 68 (24/7).",
+        ["services.yml: node services_peace_house", "'1900 969 68'", "8 or 10 digits"],
+    ),
+    (
+        "services.yml",
+        "• 111: Tổng đài bảo vệ trẻ em",
+        "• 1800 1567: Tổng đài bảo vệ trẻ em",
+        ["services.yml: node services", "obsolete", "111"],
+    ),
+    (
+        "emergency.yml",
+        "gọi 115 (cấp cứu)",
+        "gọi 116 (cấp cứu)",
+        ["emergency.yml: node emergency", "'116'", "111–115"],
+    ),
+    (
+        "services.yml",
+        "• 024 3333 5599: CSAGA",
+        "• 04.3775 9330: CSAGA",
+        ["services.yml: node services", "'04.3775 9330'", "malformed"],
+    ),
+    (
+        "services.yml",
+        "8–17 giờ\n          {local_contacts}",
+        "8–17 giờ\n          {local_contact}",
+        ["services.yml: node services", "unknown placeholder {local_contact}"],
+    ),
+    (
+        "core.yml",
+        "    intents: [thanks]\n",
+        "",
+        ["intent 'thanks' has no entry node", "core.yml: node thanks"],
+    ),
     ("erase.yml", "    buttons:", "    buttom:", ["erase.yml: node erase_confirm", "buttom"]),
     ("privacy.yml", "nodes:", "nodes: [", ["privacy.yml", "not valid YAML"]),
-    ("handoff.yml", "args: {on: true}", "args: {on: maybe}",
-     ["handoff.yml: node discreet", "true or false"]),
-    ("handoff.yml", "        goto: handoff_waiting_ok", "        goto: handoff_waiting_ok\n        action: end",
-     ["handoff.yml: node handoff_still_waiting", "exactly one of 'goto' or 'action'"]),
+    (
+        "handoff.yml",
+        "args: {on: true}",
+        "args: {on: maybe}",
+        ["handoff.yml: node discreet", "true or false"],
+    ),
+    (
+        "handoff.yml",
+        "        goto: handoff_waiting_ok",
+        "        goto: handoff_waiting_ok\n        action: end",
+        ["handoff.yml: node handoff_still_waiting", "exactly one of 'goto' or 'action'"],
+    ),
 ]
 
 
@@ -125,8 +172,12 @@ BROKEN = [
     ("name", "old", "new", "expected"), BROKEN, ids=[f"{b[0]}-{b[3][-1]}" for b in BROKEN]
 )
 def test_broken_content_fails_naming_file_and_node(
-    flows: Path, capsys: pytest.CaptureFixture[str],
-    name: str, old: str | None, new: str, expected: list[str],
+    flows: Path,
+    capsys: pytest.CaptureFixture[str],
+    name: str,
+    old: str | None,
+    new: str,
+    expected: list[str],
 ) -> None:
     edit(flows, name, old, new)
     code, report = run_check(flows, capsys)
@@ -150,8 +201,15 @@ def test_missing_directory_fails(tmp_path: Path, capsys: pytest.CaptureFixture[s
     assert code == 1 and "not found" in report
 
 
-def test_long_messages_are_a_warning_not_an_error(flows: Path, capsys: pytest.CaptureFixture[str]) -> None:
-    edit(flows, "core.yml", "Mình chỉ đọc được tin nhắn chữ.", "Mình chỉ đọc được tin nhắn chữ. " + "Xin lỗi. " * 70)
+def test_long_messages_are_a_warning_not_an_error(
+    flows: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    edit(
+        flows,
+        "core.yml",
+        "Mình chỉ đọc được tin nhắn chữ.",
+        "Mình chỉ đọc được tin nhắn chữ. " + "Xin lỗi. " * 70,
+    )
     code, report = run_check(flows, capsys)
     assert code == 0
     assert "WARNING core.yml: node text_only" in report and "under 600" in report
@@ -166,8 +224,17 @@ def test_register_adds_content_check() -> None:
 
 @pytest.mark.parametrize(
     "text",
-    ["Luật 13/2022/QH15, Điều 185 và 134", "từ 15/12/2025", "phạt 10.000.000 đồng", "5–10 triệu",
-     "24/7, 30 ngày, 48 giờ", "mã #K7Q2", "năm 2023", "62,9% phụ nữ", "Điều 117"],
+    [
+        "Luật 13/2022/QH15, Điều 185 và 134",
+        "từ 15/12/2025",
+        "phạt 10.000.000 đồng",
+        "5–10 triệu",
+        "24/7, 30 ngày, 48 giờ",
+        "mã #K7Q2",
+        "năm 2023",
+        "62,9% phụ nữ",
+        "Điều 117",
+    ],
 )
 def test_law_dates_and_money_are_not_phone_numbers(text: str) -> None:
     assert list(phone_numbers(text)) == []
@@ -175,9 +242,20 @@ def test_law_dates_and_money_are_not_phone_numbers(text: str) -> None:
 
 @pytest.mark.parametrize(
     ("text", "ok"),
-    [("gọi 113", True), ("0912 345 678", True), ("+84 24 3333 5599", True), ("1800 1233", True),
-     ("1900 969 680", True), ("024 3333 5599", True), ("1800 1567", False), ("04.3775 9330", False),
-     ("118", False), ("1800 12", False), ("1700 1234", False), ("024 333 55", False)],
+    [
+        ("gọi 113", True),
+        ("0912 345 678", True),
+        ("+84 24 3333 5599", True),
+        ("1800 1233", True),
+        ("1900 969 680", True),
+        ("024 3333 5599", True),
+        ("1800 1567", False),
+        ("04.3775 9330", False),
+        ("118", False),
+        ("1800 12", False),
+        ("1700 1234", False),
+        ("024 333 55", False),
+    ],
 )
 def test_phone_number_formats(text: str, ok: bool) -> None:
     found = list(phone_numbers(text))

@@ -141,7 +141,9 @@ def test_area_entity_is_preferred_and_skip_gives_no_area(chat: Chat) -> None:
     chat.say("gap nguoi", "request_human")
     chat.press("a:consent")
     chat.turn(
-        text="toi o phuong hoan kiem", intent="disclose_abuse", confidence=0.7,
+        text="toi o phuong hoan kiem",
+        intent="disclose_abuse",
+        confidence=0.7,
         entities=[{"entity": "area", "value": "Hoàn Kiếm"}],
     )
     result = chat.press("a:topic:violence_home")
@@ -229,8 +231,14 @@ def test_global_intents_win_while_collecting_the_area(chat: Chat) -> None:
 
 @pytest.mark.parametrize(
     ("payload", "node"),
-    [("cmd:start", "welcome"), ("cmd:menu", "menu"), ("cmd:help", "menu"),
-     ("cmd:privacy", "privacy"), ("cmd:erase", "erase_confirm"), ("cmd:stop", "stop")],
+    [
+        ("cmd:start", "welcome"),
+        ("cmd:menu", "menu"),
+        ("cmd:help", "menu"),
+        ("cmd:privacy", "privacy"),
+        ("cmd:erase", "erase_confirm"),
+        ("cmd:stop", "stop"),
+    ],
 )
 def test_commands(runner: Runner, payload: str, node: str) -> None:
     chat = Chat(runner, "en")
@@ -238,8 +246,19 @@ def test_commands(runner: Runner, payload: str, node: str) -> None:
     assert texts(result) == "\n".join(m.text for m in runner.render(node, "en"))
 
 
-@pytest.mark.parametrize("payload", ["n:nope", "a:nope", "a:topic:unknown", "a:lang:fr",
-                                     "a:discreet:maybe", "zzz", "a:consent:x", "n:"])
+@pytest.mark.parametrize(
+    "payload",
+    [
+        "n:nope",
+        "a:nope",
+        "a:topic:unknown",
+        "a:lang:fr",
+        "a:discreet:maybe",
+        "zzz",
+        "a:consent:x",
+        "n:",
+    ],
+)
 def test_stale_or_unknown_payload_says_expired_with_menu(chat: Chat, payload: str) -> None:
     result = chat.press(payload)
     assert "hết hạn" in texts(result)
@@ -284,10 +303,17 @@ def test_lang_command_toggles_both_ways(chat: Chat) -> None:
 
 @pytest.mark.parametrize(
     ("start", "text", "target"),
-    [("vi", "cho tôi tiếng Anh", "en"), ("vi", "English please", "en"),
-     ("en", "Tieng Viet di", "vi"), ("en", "switch to English", "en"), ("vi", "đổi ngôn ngữ", "en")],
+    [
+        ("vi", "cho tôi tiếng Anh", "en"),
+        ("vi", "English please", "en"),
+        ("en", "Tieng Viet di", "vi"),
+        ("en", "switch to English", "en"),
+        ("vi", "đổi ngôn ngữ", "en"),
+    ],
 )
-def test_change_language_names_the_language(runner: Runner, start: str, text: str, target: str) -> None:
+def test_change_language_names_the_language(
+    runner: Runner, start: str, text: str, target: str
+) -> None:
     chat = Chat(runner, start)
     assert chat.say(text, "change_language").language == target
 

@@ -12,8 +12,13 @@ from responses.model import ENGINE_NODES
 from responses.validate import MAX_LABEL_CHARS, MAX_PAYLOAD_BYTES, STYLE_TEXT_CHARS
 
 NODE_IDS = sorted(load_runner().nodes)
-PLACEHOLDERS = {"team_hours": "Thứ Hai–thứ Sáu, 7:30–21:00", "local_contacts": "Công an phường: 024 3825 1234"}
-VI_MARKS = re.compile(r"[àáảãạăằắẳẵặâầấẩẫậèéẻẽẹêềếểễệìíỉĩịòóỏõọôồốổỗộơờớởỡợùúủũụưừứửữựỳýỷỹỵđ]", re.I)
+PLACEHOLDERS = {
+    "team_hours": "Thứ Hai–thứ Sáu, 7:30–21:00",
+    "local_contacts": "Công an phường: 024 3825 1234",
+}
+VI_MARKS = re.compile(
+    r"[àáảãạăằắẳẵặâầấẩẫậèéẻẽẹêềếểễệìíỉĩịòóỏõọôồốổỗộơờớởỡợùúủũụưừứửữựỳýỷỹỵđ]", re.I
+)
 
 
 @pytest.mark.parametrize("language", LANGS)
@@ -62,7 +67,9 @@ def payloads_of(runner: Runner, node_id: str, language: str) -> list[str]:
 
 
 def test_placeholders_use_the_configured_value_or_a_sentence(runner: Runner) -> None:
-    with_value = texts_of(runner, "services", "vi", {"local_contacts": "Hội Phụ nữ phường X: 0912 345 678"})
+    with_value = texts_of(
+        runner, "services", "vi", {"local_contacts": "Hội Phụ nữ phường X: 0912 345 678"}
+    )
     assert "Đầu mối tại địa phương:\nHội Phụ nữ phường X: 0912 345 678" in with_value
     default = texts_of(runner, "services", "en", {})
     assert "Women's Union" in default and "Local contacts" not in default
@@ -76,7 +83,9 @@ def texts_of(runner: Runner, node_id: str, language: str, values: dict[str, str]
     return "\n".join(m.text for m in runner.render(node_id, language, values))
 
 
-@pytest.mark.parametrize("node_id", [n for n in ENGINE_NODES if n.startswith("handoff_")] + ["erased"])
+@pytest.mark.parametrize(
+    "node_id", [n for n in ENGINE_NODES if n.startswith("handoff_")] + ["erased"]
+)
 def test_notices_sent_later_have_a_neutral_first_line(runner: Runner, node_id: str) -> None:
     for language in LANGS:
         first_line = runner.render(node_id, language)[0].text.splitlines()[0].lower()
@@ -110,7 +119,9 @@ def test_services_give_the_verified_numbers_only(runner: Runner) -> None:
         m.text for n in runner.nodes for lang in LANGS for m in runner.render(n, lang)
     )
     assert "1800 1567" not in all_text and "04.3775" not in all_text
-    assert "national DV hotline" not in all_text and "đường dây nóng quốc gia" not in all_text.lower()
+    assert (
+        "national DV hotline" not in all_text and "đường dây nóng quốc gia" not in all_text.lower()
+    )
 
 
 def test_menu_reaches_the_main_topics(runner: Runner) -> None:
