@@ -161,9 +161,9 @@ BROKEN = [
     ),
     (
         "handoff.yml",
-        "        goto: handoff_waiting_ok",
-        "        goto: handoff_waiting_ok\n        action: end",
-        ["handoff.yml: node handoff_still_waiting", "exactly one of 'goto' or 'action'"],
+        "        goto: erase_confirm",
+        "        goto: erase_confirm\n        action: end",
+        ["handoff.yml: node handoff_closed", "exactly one of 'goto' or 'action'"],
     ),
 ]
 

@@ -74,7 +74,7 @@ def test_placeholders_use_the_configured_value_or_a_sentence(runner: Runner) -> 
     default = texts_of(runner, "services", "en", {})
     assert "Women's Union" in default and "Local contacts" not in default
     blank = texts_of(runner, "handoff_queued", "en", {"team_hours": "  "})
-    assert "The team will reply when someone is on duty." in blank
+    assert "The team works in shifts, so a reply may take a while." in blank
     hours = texts_of(runner, "handoff_queued", "vi", {"team_hours": "8:00–17:00"})
     assert "Giờ trực của nhóm hỗ trợ: 8:00–17:00." in hours
 
@@ -128,3 +128,15 @@ def test_menu_reaches_the_main_topics(runner: Runner) -> None:
     chat = Chat(runner)
     menu = payloads(chat.press("cmd:menu"))
     assert {"n:rights_menu", "n:safety_menu", "n:services", "n:handoff_consent"} <= set(menu)
+
+
+@pytest.mark.parametrize(
+    "node_id",
+    ["handoff_queued", "handoff_out_of_hours", "handoff_still_waiting", "handoff_connected"],
+)
+def test_notices_during_a_handoff_only_offer_commands(runner: Runner, node_id: str) -> None:
+    # While a chat with the team is open the engine forwards commands, not other buttons.
+    for language in LANGS:
+        buttons = runner.render(node_id, language)[-1].buttons
+        assert buttons and all(b.payload.startswith("cmd:") for b in buttons)
+        assert "cmd:stop" in [b.payload for b in buttons]
