@@ -8,7 +8,7 @@ import json
 import pytest
 from flowchat import LANGS, Chat, action_names, payloads, texts
 
-from bot.interfaces import TurnContext
+from bot.interfaces import TurnContext, TurnResult
 from responses import Runner
 from responses.model import TAXONOMY_INTENTS
 
@@ -61,12 +61,13 @@ def test_change_language_intent_switches(runner: Runner, language: str) -> None:
 
 
 # --------------------------------------------------------------------------- emergency
-def _assert_emergency_first(result, language: str = "vi") -> None:  # type: ignore[no-untyped-def]
+def _assert_emergency_first(result: TurnResult, language: str = "vi") -> None:
     first_line = result.messages[0].text.splitlines()[0]
     assert "113" in first_line
     assert result.messages[0].protect
     assert "115" in texts(result) and "111" in texts(result)
     assert "n:handoff_consent" in payloads(result)
+    assert ("not your fault" if language == "en" else "không phải lỗi") in texts(result)
 
 
 @pytest.mark.parametrize("language", LANGS)
