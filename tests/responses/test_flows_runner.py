@@ -357,3 +357,12 @@ def test_render_unknown_node_and_unknown_language(runner: Runner) -> None:
 def test_a_new_user_with_empty_state_and_no_intent(runner: Runner) -> None:
     result = runner.step(TurnContext(language="vi", state={}))
     assert result.language == "vi" and result.messages and result.messages[-1].buttons
+
+
+def test_runner_is_the_engines_flow_runner(runner: Runner) -> None:
+    from bot.interfaces import FlowRunner
+
+    flow: FlowRunner = runner  # mypy checks the protocol; the call checks it works
+    assert flow.render("handoff_queued", "en", {"team_hours": "9–17"})[0].text.startswith(
+        "Received."
+    )
