@@ -1,28 +1,25 @@
 """End-to-end turn benchmark: simulated Telegram users → webhook → our bot
-(real PTB, real NLU, real database) → Bot API stand-in; and, in the same run,
-the same load against a bare PTB echo bot on the same stand-in: the floor of
-the stack. Latency is one turn: update POSTed → every reply sent."""
+(``helpline run`` in its own process: real PTB, real NLU, real database) →
+Bot API stand-in; and, in the same run, the same load against a bare PTB echo
+bot (also its own process) on the same stand-in: the floor of the stack.
+A turn's latency is: update POSTed to the webhook → every reply sent."""
 
 from __future__ import annotations
 
 import asyncio
 import json
+import os
+import random
 import statistics
+import sys
 import tempfile
 import time
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
-from pathlib import Path
 from typing import Any
 
 import aiohttp
-from aiohttp import web
-from telegram import Update
-from telegram.ext import Application, ApplicationBuilder, MessageHandler, filters
 
-from bot.app import add_configured_channels, build_app
-from bot.runtime import build_runtime
-from bot.settings import Settings
 from tests.fakes.telegram_api import FakeTelegramAPI
 
 TEXTS = [
@@ -32,7 +29,7 @@ TEXTS = [
     "so dien thoai ho tro la gi",
     "cảm ơn bạn",
 ]
-SECRET = "bench-webhook-secret"
+CLEAN_ENV = {k: v for k, v in os.environ.items() if not k.startswith(("HELPLINE_", "TELEGRAM_", "ZALO_"))}
 
 
 def _free_port() -> int:
@@ -47,103 +44,86 @@ def percentile(values: list[float], q: float) -> float:
     if not values:
         return float("nan")
     ordered = sorted(values)
-    index = min(len(ordered) - 1, max(0, round(q / 100 * (len(ordered) - 1))))
-    return ordered[index]
+    return ordered[min(len(ordered) - 1, max(0, round(q / 100 * (len(ordered) - 1))))]
+
+
+async def _wait_webhook(api: FakeTelegramAPI, proc: asyncio.subprocess.Process, seconds: float = 60) -> None:
+    deadline = time.monotonic() + seconds
+    while api.webhook is None:
+        if proc.returncode is not None or time.monotonic() > deadline:
+            raise RuntimeError("the bot did not set its webhook")
+        await asyncio.sleep(0.05)
 
 
 @asynccontextmanager
-async def helpline_bot(api: FakeTelegramAPI, database_url: str, tmp: Path) -> AsyncIterator[str]:
-    """Our whole bot in webhook mode; yields the webhook URL."""
+async def _process(api: FakeTelegramAPI, args: list[str], env: dict[str, str], cwd: str) -> AsyncIterator[None]:
+    proc = await asyncio.create_subprocess_exec(
+        sys.executable, *args, env=env, cwd=cwd, stdout=asyncio.subprocess.DEVNULL, stderr=asyncio.subprocess.DEVNULL
+    )
+    try:
+        await _wait_webhook(api, proc)
+        yield
+    finally:
+        proc.terminate()
+        await asyncio.wait_for(proc.wait(), 30)
+        api.webhook = None
+
+
+@asynccontextmanager
+async def helpline_bot(api: FakeTelegramAPI, database_url: str) -> AsyncIterator[None]:
     port = _free_port()
-    url = f"http://127.0.0.1:{port}/telegram/webhook"
-    settings = Settings(
-        _env_file=None,  # type: ignore[call-arg]
-        database_url=database_url,
-        secret_key="bench-" + "k" * 40,
-        data_dir=tmp,
-        http_port=port,
-        telegram_bot_token=api.token,
-        telegram_api_base_url=api.base_url,
-        telegram_webhook_url=url,
+    env = dict(
+        CLEAN_ENV,
+        HELPLINE_DATABASE_URL=database_url,
+        HELPLINE_SECRET_KEY="bench-" + "k" * 40,
+        HELPLINE_HTTP_PORT=str(port),
+        HELPLINE_LOG_LEVEL="WARNING",
+        TELEGRAM_BOT_TOKEN=api.token,
+        TELEGRAM_API_BASE_URL=api.base_url,
+        TELEGRAM_WEBHOOK_URL=f"http://127.0.0.1:{port}/telegram/webhook",
         # The echo bot has no rate limiter either: compare the stacks, not the cap.
-        telegram_rate_limit=0,
-        log_level="WARNING",
+        TELEGRAM_RATE_LIMIT="0",
     )
-    runtime = await build_runtime(settings)
-    add_configured_channels(runtime)
-    runner = web.AppRunner(build_app(runtime), access_log=None)
-    await runner.setup()
-    await web.TCPSite(runner, "127.0.0.1", port).start()
-    for channel in runtime.channels:
-        await channel.start()
-    await runtime.start_background()
-    try:
-        yield url
-    finally:
-        for channel in runtime.channels:
-            await channel.stop()
-        await runner.cleanup()
-        await runtime.close()
+    with tempfile.TemporaryDirectory() as tmp:
+        async with _process(api, ["-m", "bot.cli", "run"], env, tmp):
+            yield
 
 
 @asynccontextmanager
-async def echo_bot(api: FakeTelegramAPI) -> AsyncIterator[str]:
-    """A bare PTB bot that echoes every text, behind the same kind of webhook."""
-    port = _free_port()
-    app: Application[Any, Any, Any, Any, Any, Any] = (
-        ApplicationBuilder().token(api.token).base_url(api.base_url).updater(None).build()
-    )
-
-    async def echo(update: Update, _context: Any) -> None:
-        assert update.effective_message is not None
-        await update.effective_message.reply_text(update.effective_message.text or "")
-
-    app.add_handler(MessageHandler(filters.TEXT, echo))
-
-    async def hook(request: web.Request) -> web.Response:
-        if request.headers.get("X-Telegram-Bot-Api-Secret-Token") != SECRET:
-            return web.Response(status=403)
-        await app.process_update(Update.de_json(await request.json(), app.bot))
-        return web.Response()
-
-    web_app = web.Application()
-    web_app.router.add_post("/hook", hook)
-    runner = web.AppRunner(web_app, access_log=None)
-    await runner.setup()
-    await web.TCPSite(runner, "127.0.0.1", port).start()
-    await app.initialize()
-    await app.start()
-    url = f"http://127.0.0.1:{port}/hook"
-    await app.bot.set_webhook(url, secret_token=SECRET)
-    try:
-        yield url
-    finally:
-        await app.stop()
-        await app.shutdown()
-        await runner.cleanup()
+async def echo_bot(api: FakeTelegramAPI) -> AsyncIterator[None]:
+    with tempfile.TemporaryDirectory() as tmp:
+        args = ["-m", "bench.echo_bot", str(_free_port()), api.base_url, api.token]
+        env = dict(CLEAN_ENV, PYTHONPATH=os.getcwd())
+        async with _process(api, args, env, tmp):
+            yield
 
 
-async def drive(api: FakeTelegramAPI, users: int, turns_per_user: int, first_chat: int) -> dict[str, Any]:
-    """Each simulated person sends her messages one after the other (waiting for
-    the answer), all people at once. Returns throughput and latency figures."""
+async def drive(
+    api: FakeTelegramAPI, users: int, turns_per_user: int, first_chat: int, think: float = 0.0
+) -> dict[str, Any]:
+    """Each simulated person sends her messages one after the other, waiting
+    for the answer and then ``think`` seconds (± 50 %); all people at once."""
     assert api.webhook is not None
     url, secret = api.webhook["url"], api.webhook.get("secret_token") or ""
     headers = {"Content-Type": "application/json", "X-Telegram-Bot-Api-Secret-Token": secret}
     latencies: list[float] = []
     failures = 0
-    connector = aiohttp.TCPConnector(limit=0)
-    async with aiohttp.ClientSession(connector=connector) as http:
+    rng = random.Random(first_chat)
+    async with aiohttp.ClientSession(connector=aiohttp.TCPConnector(limit=0)) as http:
 
         async def person(chat_id: int) -> None:
             nonlocal failures
+            if think:
+                await asyncio.sleep(rng.uniform(0, think))  # don't all start at once
             for turn in range(turns_per_user):
                 update = api.user_message(chat_id, TEXTS[(chat_id + turn) % len(TEXTS)])
                 started = time.perf_counter()
                 async with http.post(url, data=json.dumps(update), headers=headers) as resp:
                     await resp.read()
-                    if resp.status != 200:
-                        failures += 1
+                    failures += resp.status != 200
                 latencies.append(time.perf_counter() - started)
+                if think:
+                    await asyncio.sleep(think * rng.uniform(0.5, 1.5))
 
         started = time.perf_counter()
         await asyncio.gather(*(person(first_chat + i) for i in range(users)))
@@ -161,24 +141,29 @@ async def drive(api: FakeTelegramAPI, users: int, turns_per_user: int, first_cha
     }
 
 
-async def compare(database_url: str, levels: list[int], turns_per_user: int = 5) -> list[dict[str, Any]]:
-    """For each concurrency level: our bot and the echo bot, same stand-in, same load."""
-    rows: list[dict[str, Any]] = []
-    with tempfile.TemporaryDirectory() as tmp:
-        async with FakeTelegramAPI() as api:
-            async with helpline_bot(api, database_url, Path(tmp)):
-                ours = {n: await drive(api, n, turns_per_user, first_chat=1_000_000 * (i + 1)) for i, n in enumerate(levels)}
-        async with FakeTelegramAPI() as api, echo_bot(api):
-            echo = {n: await drive(api, n, turns_per_user, first_chat=1_000_000 * (i + 1)) for i, n in enumerate(levels)}
-    for n in levels:
-        rows.append(
-            {
-                "users": n,
-                "ours": ours[n],
-                "echo": echo[n],
-                "throughput_ratio": round(ours[n]["msgs_per_s"] / echo[n]["msgs_per_s"], 2),
-            }
-        )
-    return rows
+async def _measure(api: FakeTelegramAPI, levels: list[int], turns: int, paced_users: int, think: float) -> dict[str, Any]:
+    await drive(api, 10, 3, first_chat=1)  # warm up: caches, connections
+    saturated = {n: await drive(api, n, turns, first_chat=1_000_000 * (i + 1)) for i, n in enumerate(levels)}
+    paced = await drive(api, paced_users, max(3, turns), first_chat=90_000_000, think=think)
+    return {"saturated": saturated, "paced": paced}
 
 
+async def compare(database_url: str, levels: list[int], turns_per_user: int = 5, paced_users: int = 100, think: float = 1.0) -> dict[str, Any]:
+    """For each concurrency level: our bot and the echo bot, same stand-in, same
+    load. ``saturated``: no pause between a reply and the next message (maximum
+    throughput); ``paced``: ``paced_users`` people each writing about once per
+    ``think`` seconds (latency under a realistic load)."""
+    async with FakeTelegramAPI() as api, helpline_bot(api, database_url):
+        ours = await _measure(api, levels, turns_per_user, paced_users, think)
+    async with FakeTelegramAPI() as api, echo_bot(api):
+        echo = await _measure(api, levels, turns_per_user, paced_users, think)
+    rows = [
+        {
+            "users": n,
+            "ours": ours["saturated"][n],
+            "echo": echo["saturated"][n],
+            "throughput_ratio": round(ours["saturated"][n]["msgs_per_s"] / echo["saturated"][n]["msgs_per_s"], 2),
+        }
+        for n in levels
+    ]
+    return {"saturated": rows, "paced": {"ours": ours["paced"], "echo": echo["paced"], "think_s": think}}
