@@ -226,7 +226,11 @@ class FakeZalo:
             return await self._get_updates(body)
         if method == "setWebhook":
             url, secret = body.get("url"), body.get("secret_token")
-            if not isinstance(url, str) or not isinstance(secret, str) or not 8 <= len(secret) <= 256:
+            if (
+                not isinstance(url, str)
+                or not isinstance(secret, str)
+                or not 8 <= len(secret) <= 256
+            ):
                 return _bot_error(400, "Bad Request")
             self.webhook = {"url": url, "secret_token": secret}
             return _ok({"url": url, "updated_at": int(time.time() * 1000)})
