@@ -42,6 +42,7 @@ class Outbox:
     def __init__(self, keyring: KeyRing) -> None:
         self.keyring = keyring
         self._wake = asyncio.Event()
+        self.stopping = asyncio.Event()
 
     def to_user(
         self, session: AsyncSession, user: User, message: Outgoing, *, ref: str | None = None
@@ -91,6 +92,12 @@ class Outbox:
         """Tell the worker in this process that new rows are committed."""
         self._wake.set()
 
+    def stop(self) -> None:
+        """Ask the worker to finish its current pass and return (shutdown):
+        cancelling it mid-transaction could strand a database connection."""
+        self.stopping.set()
+        self._wake.set()
+
     async def wait(self, seconds: float) -> None:
         # asyncio.timeout, not wait_for: on Python 3.11 wait_for can swallow a
         # cancel that arrives as the event is set, and the worker then never stops.
@@ -122,13 +129,13 @@ class OutboxWorker:
         self.on_undeliverable = on_undeliverable
 
     async def run(self) -> None:
-        while True:
+        while not self.outbox.stopping.is_set():
             try:
                 sent = await self.drain_once()
             except Exception:
                 log.exception("outbox pass failed; retrying")
                 sent = 0
-            if sent == 0:
+            if sent == 0 and not self.outbox.stopping.is_set():
                 await self.outbox.wait(self.poll_interval)
 
     async def drain(self, max_passes: int = 100) -> int:

@@ -77,11 +77,15 @@ async def run_periodically(
     retention_days: int,
     hooks: list[PurgeHook],
     keep: KeepHook | None,
+    stopping: asyncio.Event,
     interval: float = 3600.0,
 ) -> None:
-    while True:
+    while not stopping.is_set():
         try:
             await purge(db, retention_days, hooks, keep)
         except Exception:
             log.exception("retention purge failed; will try again")
-        await asyncio.sleep(interval)
+        try:
+            await asyncio.wait_for(stopping.wait(), interval)
+        except TimeoutError:
+            pass
