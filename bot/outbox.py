@@ -99,11 +99,8 @@ class Outbox:
         self._wake.set()
 
     async def wait(self, seconds: float) -> None:
-        # asyncio.timeout, not wait_for: on Python 3.11 wait_for can swallow a
-        # cancel that arrives as the event is set, and the worker then never stops.
         try:
-            async with asyncio.timeout(seconds):
-                await self._wake.wait()
+            await asyncio.wait_for(self._wake.wait(), seconds)
         except TimeoutError:
             pass
         self._wake.clear()
