@@ -12,12 +12,14 @@ from typing import Any
 
 import pytest
 from aiohttp.test_utils import TestClient, TestServer
+from sqlalchemy import select
 
 from bot.app import add_configured_channels, build_app
 from bot.channels.zalo_bot import ZaloBotChannel
-from bot.channels.zalo_common import numbered
+from bot.channels.zalo_common import OPTIONS_PREFIX, numbered
 from bot.messages import Incoming, Outgoing
 from bot.runtime import Runtime, build_runtime
+from bot.store.models import KeyValue, User
 from tests.conftest import make_settings
 from tests.fakes.zalo_api import FakeZalo, load_event
 
@@ -180,3 +182,25 @@ async def test_webhook_refuses_wrong_or_missing_secret_and_bad_bodies(hooked: Bo
     assert resp.status == 400
     await hooked.channel.work.drain()
     assert hooked.fake.bot_sent == []
+
+
+async def test_erase_by_number_deletes_her_rows_and_keeps_no_options(polling: Bot) -> None:
+    fake = polling.fake
+    ask = await reference(polling.runtime, {"payload": "cmd:erase"})
+    fake.push_update(update("/erase"))
+    await until(lambda: len(fake.bot_sent) >= len(ask))
+    confirm = next(m.buttons for m in ask if m.buttons)
+    number = next(i for i, b in enumerate(confirm, start=1) if b.payload == "a:erase")
+    done = await reference(polling.runtime, {"payload": "cmd:erase"}, {"payload": "a:erase"})
+    assert any(m.clear_history for m in done)
+    fake.bot_sent.clear()
+    fake.push_update(update(str(number)))
+    await until(lambda: len(fake.bot_sent) >= len(done))
+    assert fake.bot_texts == as_bot_texts(done)
+    await polling.channel.work.drain()
+    keyring = polling.runtime.keyring
+    her_key = keyring.user_key("zalo_bot", CHAT)
+    async with polling.runtime.db.transaction() as s:
+        assert await s.get(User, her_key) is None, "her row is gone"
+        names = list(await s.scalars(select(KeyValue.name)))
+    assert not [n for n in names if n.startswith(OPTIONS_PREFIX)], "no options kept about her"

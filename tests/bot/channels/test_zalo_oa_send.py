@@ -37,9 +37,18 @@ class Rig:
 
 
 @pytest.fixture
-async def rig(database_url: str) -> AsyncIterator[Rig]:
+def db_url(request: pytest.FixtureRequest, sqlite_url: str) -> str:
+    """SQLite; tests where the database matters run on PostgreSQL too."""
+    if getattr(request, "param", "sqlite") == "postgres":
+        return str(request.getfixturevalue("postgres_url"))
+    return sqlite_url
+
+
+@pytest.fixture
+async def rig(db_url: str) -> AsyncIterator[Rig]:
+    url = db_url
     keyring = KeyRing(SECRET)
-    db = Database(database_url)
+    db = Database(url)
     await db.upgrade()
     async with FakeZalo() as fake:
         access, refresh = fake.issue_pair()
@@ -115,6 +124,7 @@ async def test_long_text_is_split_and_buttons_ride_on_the_last_piece(rig: Rig) -
     assert " ".join(m.text for m in sent) == text.strip()
 
 
+@pytest.mark.parametrize("db_url", ["sqlite", "postgres"], indirect=True)
 async def test_outside_reply_window_fails_the_row_with_a_window_reason(rig: Rig) -> None:
     await queue(rig, Outgoing("Người tư vấn: chị còn đó không?"), Outgoing("lần hai"))
     rig.fake.oa_errors += [-305, -230]
