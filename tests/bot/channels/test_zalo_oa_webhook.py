@@ -219,6 +219,8 @@ async def test_button_tap_and_typed_label_become_payloads(oa: OA) -> None:
     chosen = buttons[1]
     oa.fake.oa_sent.clear()
     await oa.say(fold(chosen.label))  # typed, lower case, no accents
+    trace = oa.runtime.engine.last_trace
+    assert trace.intent is None and not trace.duplicate, "taken as the button, not as words"
     expected = await reference(oa.runtime, {"payload": "cmd:menu"}, {"payload": chosen.payload})
     assert_same_answer(oa.fake.oa_sent, expected)
 
