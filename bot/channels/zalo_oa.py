@@ -12,6 +12,8 @@ in ``zalo_sender``.
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import hashlib
 import hmac
 import json
@@ -34,7 +36,7 @@ from bot.channels.zalo_common import (
 )
 from bot.channels.zalo_oa_api import MAX_BUTTONS, ZaloOAClient
 from bot.channels.zalo_sender import ZaloSender
-from bot.channels.zalo_tokens import ZaloOATokens
+from bot.channels.zalo_tokens import ZaloOATokens, keep_fresh
 from bot.engine import Engine
 from bot.messages import Incoming, Outgoing
 from bot.outbox import Outbox
@@ -212,6 +214,7 @@ class ZaloOAChannel:
         self.options = options
         self.check = check
         self.work = InOrder()
+        self._token_task: asyncio.Task[None] | None = None
 
     @classmethod
     def from_runtime(cls, runtime: Runtime) -> ZaloOAChannel:
@@ -247,9 +250,17 @@ class ZaloOAChannel:
         app.router.add_post(ROUTE, self.webhook)
 
     async def start(self) -> None:
+        self._token_task = asyncio.create_task(
+            keep_fresh(self._sender.client.tokens), name="zalo_oa_tokens"
+        )
         log.info("zalo_oa: webhook at %s", ROUTE)
 
     async def stop(self) -> None:
+        task, self._token_task = self._token_task, None
+        if task is not None:
+            task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await task
         await self.work.drain()
         self.work.cancel()
         await self._sender.client.close()

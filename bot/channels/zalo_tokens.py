@@ -159,7 +159,12 @@ class ZaloOATokens:
         """
         async with self._lock:
             pair = self._pair
-            if pair is not None and pair.access_token != stale and pair.fresh(utcnow()):
+            if (
+                pair is not None
+                and pair.access_token
+                and pair.access_token != stale
+                and pair.fresh(utcnow())
+            ):
                 return pair
             if pair is None:
                 await self._load()
@@ -224,3 +229,16 @@ class ZaloOATokens:
         if new_refresh is None:
             log.warning("zalo_oa: refresh answer had no new refresh token")
         return TokenPair(str(body["access_token"]), new_refresh, expires)
+
+
+async def keep_fresh(tokens: ZaloOATokens, interval: float = 3600.0) -> None:
+    """Check the pair now and then, so that it is refreshed before it expires
+    even when nobody writes: a refresh token unused for 3 months dies, and the
+    OA would need someone to log in by hand. Every process may run this; the
+    row lock makes sure only one of them refreshes."""
+    while True:
+        try:
+            await tokens.access_token()
+        except Exception as exc:  # logged; tried again at the next interval
+            log.warning("zalo_oa: token check failed (%s)", type(exc).__name__)
+        await asyncio.sleep(interval)

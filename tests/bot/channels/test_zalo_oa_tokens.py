@@ -4,6 +4,7 @@ once even when sends race or two processes share the database, saved sealed."""
 from __future__ import annotations
 
 import asyncio
+import contextlib
 from collections.abc import AsyncIterator
 from datetime import timedelta
 
@@ -11,7 +12,7 @@ import pytest
 from sqlalchemy import select
 
 from bot.channels.zalo_oa_api import ZaloOAClient
-from bot.channels.zalo_tokens import KV_NAME, ZaloOATokens
+from bot.channels.zalo_tokens import KV_NAME, ZaloOATokens, keep_fresh
 from bot.crypto import KeyRing
 from bot.messages import utcnow
 from bot.store.db import Database
@@ -167,10 +168,34 @@ async def test_token_about_to_expire_is_refreshed_before_sending(
         await client.send("u", "a")  # no access token yet: refreshed first
         await client.send("u", "b")  # expires in 10 min: refreshed again, early
         assert fake.refresh_calls == 2
+        assert fake.oa_calls == 2, "no call with a missing or expiring token"
         assert fake.oa_sent[0].access_token != fake.oa_sent[1].access_token
         pair = await stored_pair(db)
         assert pair["e"] is not None
         assert pair["e"] > (utcnow() + timedelta(minutes=5)).isoformat()
     finally:
+        await client.close()
+        await db.dispose()
+
+
+async def test_background_check_refreshes_before_expiry_without_any_send(
+    sqlite_url: str, fake: FakeZalo
+) -> None:
+    db = Database(sqlite_url)
+    await db.upgrade()
+    fake.expires_in = "600"  # every pair it issues is inside the refresh margin
+    client = make_client(db, fake, None, fake.issue_pair()[1])
+    task = asyncio.create_task(keep_fresh(client.tokens, interval=0.05))
+    try:
+        for _ in range(100):
+            if fake.refresh_calls >= 2:
+                break
+            await asyncio.sleep(0.02)
+        assert fake.refresh_calls >= 2 and fake.refresh_failures == 0
+        assert fake.oa_calls == 0
+    finally:
+        task.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await task
         await client.close()
         await db.dispose()
