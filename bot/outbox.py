@@ -42,6 +42,7 @@ class Outbox:
     def __init__(self, keyring: KeyRing) -> None:
         self.keyring = keyring
         self._wake = asyncio.Event()
+        self._added = False
         self.stopping = asyncio.Event()
 
     def to_user(
@@ -62,6 +63,7 @@ class Outbox:
             ref=ref,
         )
         session.add(item)
+        self._added = True
         return item
 
     def to_address(
@@ -86,11 +88,15 @@ class Outbox:
             ref=ref,
         )
         session.add(item)
+        self._added = True
         return item
 
     def wake(self) -> None:
-        """Tell the worker in this process that new rows are committed."""
-        self._wake.set()
+        """Tell the worker in this process that new rows are committed (a no-op
+        when nothing was queued since the last wake: most turns queue nothing)."""
+        if self._added:
+            self._added = False
+            self._wake.set()
 
     def stop(self) -> None:
         """Ask the worker to finish its current pass and return (shutdown):

@@ -54,6 +54,7 @@ class Runtime:
         self._tasks = [
             asyncio.create_task(self.worker.run(), name="outbox"),
             asyncio.create_task(self.engine.stats.run(self.outbox.stopping), name="stats"),
+            asyncio.create_task(self.engine.message_refs.run(self.outbox.stopping), name="refs"),
             asyncio.create_task(
                 run_periodically(
                     self.db,
@@ -85,6 +86,7 @@ class Runtime:
                     await task
         self._tasks = []
         await self.engine.stats.flush()
+        await self.engine.message_refs.flush()
         await self.db.dispose()
 
 
