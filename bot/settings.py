@@ -11,6 +11,7 @@ import os
 import secrets
 import stat
 from pathlib import Path
+from typing import Literal
 
 from pydantic import AliasChoices, Field, ValidationError, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
@@ -73,6 +74,11 @@ class Settings(BaseSettings):
     zalo_oa_signature_max_age: int = Field(
         300, ge=0, validation_alias=_env("ZALO_OA_SIGNATURE_MAX_AGE")
     )
+    #: Which secret signs OA events is not certain (docs/zalo.md): the OA secret
+    #: key, the app secret, or either.
+    zalo_oa_signature_secret: Literal["oa_secret_key", "app_secret", "either"] = Field(
+        "oa_secret_key", validation_alias=_env("ZALO_OA_SIGNATURE_SECRET")
+    )
     zalo_bot_token: str | None = Field(None, validation_alias=_env("ZALO_BOT_TOKEN"))
     zalo_bot_webhook_url: str | None = Field(None, validation_alias=_env("ZALO_BOT_WEBHOOK_URL"))
     zalo_bot_webhook_secret: str | None = Field(
@@ -80,6 +86,10 @@ class Settings(BaseSettings):
     )
     zalo_bot_api_base_url: str = Field(
         "https://bot-api.zaloplatforms.com/bot", validation_alias=_env("ZALO_BOT_API_BASE_URL")
+    )
+    #: Long polling (no ZALO_BOT_WEBHOOK_URL): seconds one getUpdates call waits.
+    zalo_bot_poll_timeout: int = Field(
+        30, ge=1, le=120, validation_alias=_env("ZALO_BOT_POLL_TIMEOUT")
     )
 
     @field_validator("database_url")
