@@ -1,0 +1,28 @@
+"""helpline NLU: a message → intent + confidence + entities, in Rasa's shape.
+
+``build_backend()`` returns the embedded classifier (default, no server) or,
+given a URL, a remote Rasa server with the embedded one as fallback.  The
+emergency safety net runs over both.  Message text is never logged.
+"""
+
+from __future__ import annotations
+
+from .engine import EmbeddedBackend, NLUBackend
+
+#: Below this top-intent confidence the engine treats the message as not
+#: understood (never guesses into handoff or erase).  Chosen by 5-fold
+#: cross-validation on nlu/data (`python -m nlu.cli crossval`): the lowest
+#: threshold at which accepted predictions are ≥ 95 % correct.
+CONFIDENCE_THRESHOLD: float = 0.30
+
+__all__ = ["CONFIDENCE_THRESHOLD", "EmbeddedBackend", "NLUBackend", "build_backend"]
+
+
+def build_backend(nlu_url: str | None = None, timeout: float = 2.0) -> NLUBackend:
+    """The bot's NLU: embedded, or remote Rasa at ``nlu_url`` falling back to embedded."""
+    embedded = EmbeddedBackend()
+    if not nlu_url:
+        return embedded
+    from .remote import RasaHTTPBackend
+
+    return RasaHTTPBackend(nlu_url, timeout=timeout, fallback=embedded)

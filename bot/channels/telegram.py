@@ -1,0 +1,434 @@
+"""The Telegram channel on python-telegram-bot 22: updates in, Bot API calls out.
+
+It runs in the same event loop as the aiohttp app. Without
+``TELEGRAM_WEBHOOK_URL`` it long-polls with PTB's updater; with it, it sets a
+webhook with a secret token and serves ``POST <path of the URL>`` on the
+aiohttp app, answering 200 only once the update is handled and stored, 500 if
+the engine failed (Telegram then redelivers; the engine dedupes), 403 for a
+wrong secret.
+
+Only translation lives here (DESIGN.md §2): see ``telegram_convert`` for
+update → Incoming and ``telegram_render`` for Outgoing → Bot API.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import base64
+import contextlib
+import hashlib
+import hmac
+import inspect
+import logging
+from collections.abc import Awaitable, Callable
+from typing import TYPE_CHECKING, Any
+from urllib.parse import urlsplit
+
+from aiohttp import web
+from telegram import BotCommand, ChatMemberUpdated, Update
+from telegram.error import NetworkError, RetryAfter, TelegramError
+from telegram.ext import AIORateLimiter, Application, ApplicationBuilder
+
+from bot.channels.telegram_convert import CHANNEL, Translated, translate
+from bot.channels.telegram_render import (
+    MAX_ALERT,
+    TelegramSender,
+    as_int_ids,
+    delete_recent,
+    send_outgoing,
+)
+from bot.engine import Engine
+from bot.messages import Outgoing
+
+if TYPE_CHECKING:
+    from bot.runtime import Runtime
+
+log = logging.getLogger(__name__)
+
+DEFAULT_WEBHOOK_PATH = "/telegram/webhook"
+SECRET_HEADER = "X-Telegram-Bot-Api-Secret-Token"
+ALLOWED_UPDATES = ["message", "edited_message", "callback_query", "my_chat_member"]
+#: Polling: how often an update that failed (database down) is tried again
+#: before it is given up, and the longest pause between tries.
+MAX_HANDLE_ATTEMPTS = 20
+MAX_HANDLE_BACKOFF = 30.0
+#: Polling: updates of different chats handled at the same time.
+MAX_CONCURRENT_CHATS = 32
+#: Direct replies: extra tries after a network error (flood waits are retried
+#: by PTB's AIORateLimiter).
+REPLY_NETWORK_RETRIES = 2
+
+#: The command menu, in the bot's two languages. Neutral words: the list is
+#: visible on her screen.
+COMMANDS: dict[str, list[tuple[str, str]]] = {
+    "vi": [
+        ("start", "Bắt đầu"),
+        ("menu", "Danh mục"),
+        ("help", "Trợ giúp"),
+        ("lang", "Đổi ngôn ngữ / Language"),
+        ("privacy", "Quyền riêng tư"),
+        ("xoa", "Xóa dữ liệu và tin nhắn"),
+        ("stop", "Dừng"),
+    ],
+    "en": [
+        ("start", "Start"),
+        ("menu", "Menu"),
+        ("help", "Help"),
+        ("lang", "Language / Đổi ngôn ngữ"),
+        ("privacy", "Privacy"),
+        ("erase", "Delete my data and messages"),
+        ("stop", "Stop"),
+    ],
+}
+
+TeamGroups = Callable[[], Awaitable[set[str]]]
+
+
+def webhook_secret(secret_key: str) -> str:
+    """The ``secret_token`` given to ``setWebhook``.
+
+    Derived from ``HELPLINE_SECRET_KEY`` rather than drawn at random per start,
+    so that N processes behind a load balancer (DESIGN.md §5) all accept
+    Telegram's calls whichever process set the webhook last. Unguessable
+    without the key; changes when the key rotates. Characters: A-Z a-z 0-9 _ -.
+    """
+    digest = hmac.new(secret_key.encode(), b"telegram-webhook-secret", hashlib.sha256).digest()
+    return base64.urlsafe_b64encode(digest).rstrip(b"=").decode()
+
+
+def webhook_path(url: str | None) -> str:
+    """The route to serve: the path of ``TELEGRAM_WEBHOOK_URL`` (behind a reverse
+    proxy that forwards it unchanged), or ``/telegram/webhook``."""
+    path = urlsplit(url).path if url else ""
+    return path if path and path != "/" else DEFAULT_WEBHOOK_PATH
+
+
+def team_groups_of(engine: Engine) -> TeamGroups:
+    """Group chats the bot stays in: the team groups of the teams file, as the
+    handoff service exposes them (``team_group_ids()``, sync or async). Without
+    a handoff service every group is unknown and the bot leaves it."""
+
+    async def ids() -> set[str]:
+        getter = getattr(engine.handoff, "team_group_ids", None)
+        if getter is None:
+            return set()
+        result = getter()
+        if inspect.isawaitable(result):
+            result = await result
+        return {str(x) for x in result}
+
+    return ids
+
+
+def quiet_library_loggers() -> None:
+    """PTB logs request parameters (texts, chat ids) at DEBUG and httpx logs
+    URLs that contain the bot token at INFO: keep them at WARNING or above,
+    whatever ``HELPLINE_LOG_LEVEL`` says (DESIGN.md §3.3)."""
+    for name in ("telegram", "httpx", "httpcore"):
+        logger = logging.getLogger(name)
+        if logger.getEffectiveLevel() < logging.WARNING:
+            logger.setLevel(logging.WARNING)
+
+
+class TelegramChannel:
+    name = CHANNEL
+
+    def __init__(
+        self,
+        engine: Engine,
+        *,
+        token: str,
+        base_url: str = "https://api.telegram.org/bot",
+        webhook_url: str | None = None,
+        secret_token: str,
+        poll_timeout: float = 10.0,
+        team_groups: TeamGroups | None = None,
+    ) -> None:
+        self.engine = engine
+        self.token = token
+        self.base_url = base_url
+        self.webhook_url = webhook_url
+        self.secret_token = secret_token
+        self.poll_timeout = poll_timeout
+        self.team_groups = team_groups or team_groups_of(engine)
+        self._sender = TelegramSender()
+        self.app: Application[Any, Any, Any, Any, Any, Any] | None = None
+        self._consumer: asyncio.Task[None] | None = None
+        self._tails: dict[int | None, asyncio.Task[None]] = {}
+        self._slots = asyncio.Semaphore(MAX_CONCURRENT_CHATS)
+        self._stopping = False
+
+    @classmethod
+    def from_runtime(cls, runtime: Runtime) -> TelegramChannel:
+        settings = runtime.settings
+        assert settings.telegram_bot_token and settings.secret_key
+        return cls(
+            runtime.engine,
+            token=settings.telegram_bot_token,
+            base_url=settings.telegram_api_base_url,
+            webhook_url=settings.telegram_webhook_url,
+            secret_token=webhook_secret(settings.secret_key),
+        )
+
+    @property
+    def sender(self) -> TelegramSender:
+        return self._sender
+
+    @property
+    def mode(self) -> str:
+        return "webhook" if self.webhook_url else "polling"
+
+    @property
+    def busy(self) -> bool:
+        """Polling: updates fetched but not yet handled (shutdown and tests wait on it)."""
+        queued = self.app is not None and self.app.update_queue.qsize() > 0
+        return queued or any(not t.done() for t in self._tails.values())
+
+    async def wait_idle(self) -> None:
+        """Return once every update fetched so far has been handled."""
+        while self.busy:
+            pending = [t for t in self._tails.values() if not t.done()]
+            if pending:
+                await asyncio.wait(pending)
+            else:
+                await asyncio.sleep(0)  # the consumer is taking the next one
+
+    # -- lifecycle ---------------------------------------------------------
+
+    def add_routes(self, app: web.Application) -> None:
+        if self.webhook_url:
+            app.router.add_post(webhook_path(self.webhook_url), self.webhook)
+
+    async def start(self) -> None:
+        """Connect (getMe), register the commands, then set the webhook or start
+        polling in the background: returns without blocking the loop."""
+        self._stopping = False
+        quiet_library_loggers()
+        builder = (
+            ApplicationBuilder()
+            .token(self.token)
+            .base_url(self.base_url)
+            .rate_limiter(AIORateLimiter(max_retries=2))
+        )
+        if self.webhook_url:
+            builder = builder.updater(None)
+        app = builder.build()
+        await app.initialize()
+        self.app = app
+        self._sender.bot = app.bot
+        await self._register_commands()
+        if self.webhook_url:
+            await app.bot.set_webhook(
+                url=self.webhook_url,
+                secret_token=self.secret_token,
+                allowed_updates=ALLOWED_UPDATES,
+            )
+            log.info("telegram: webhook set")
+            return
+        assert app.updater is not None
+        self._consumer = asyncio.create_task(self._consume(app.update_queue), name="telegram")
+        await app.updater.start_polling(
+            timeout=int(self.poll_timeout),
+            allowed_updates=ALLOWED_UPDATES,
+            drop_pending_updates=False,
+        )
+        log.info("telegram: polling")
+
+    async def stop(self) -> None:
+        self._stopping = True
+        app = self.app
+        if app is None:
+            return
+        if app.updater is not None and app.updater.running:
+            await app.updater.stop()
+        # Let updates already fetched finish: the updater has confirmed them.
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(self.wait_idle(), timeout=10)
+        self.app = None
+        if self._consumer is not None:
+            self._consumer.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._consumer
+            self._consumer = None
+        self._sender.bot = None
+        await app.shutdown()
+
+    async def _register_commands(self) -> None:
+        assert self.app is not None
+        bot = self.app.bot
+        try:
+            for language, commands in COMMANDS.items():
+                listed = [BotCommand(c, d) for c, d in commands]
+                await bot.set_my_commands(listed, language_code=language)
+            # Everyone else (no or another language) sees the Vietnamese menu.
+            await bot.set_my_commands([BotCommand(c, d) for c, d in COMMANDS["vi"]])
+        except TelegramError as exc:
+            log.warning("telegram: setMyCommands failed (%s)", type(exc).__name__)
+
+    # -- webhook -----------------------------------------------------------
+
+    async def webhook(self, request: web.Request) -> web.Response:
+        given = request.headers.get(SECRET_HEADER, "")
+        if not hmac.compare_digest(given.encode(), self.secret_token.encode()):
+            return web.Response(status=403)
+        if self.app is None:
+            return web.Response(status=503)
+        try:
+            data = await request.json()
+            update = Update.de_json(data, self.app.bot)
+        except Exception:
+            return web.Response(status=400)
+        if update is None:
+            return web.Response(status=400)
+        try:
+            await self.handle_update(update)
+        except Exception as exc:
+            # Not acknowledged: Telegram redelivers, and the engine dedupes.
+            log.warning("telegram: update not handled (%s)", type(exc).__name__)
+            return web.Response(status=500)
+        return web.Response(status=200)
+
+    # -- polling -----------------------------------------------------------
+
+    async def _consume(self, queue: asyncio.Queue[object]) -> None:
+        """Take updates in arrival order; one chat's updates run one after the
+        other, different chats in parallel."""
+        while True:
+            item = await queue.get()
+            if not isinstance(item, Update):
+                continue
+            try:
+                chat = item.effective_chat
+                key = chat.id if chat is not None else None
+            except Exception:  # an update kind PTB cannot place: handle it on its own
+                key = None
+            previous = self._tails.get(key)
+            task = asyncio.create_task(self._handle_in_turn(previous, item))
+            self._tails[key] = task
+            task.add_done_callback(self._forget_tail)
+
+    def _forget_tail(self, task: asyncio.Task[None]) -> None:
+        for key, tail in list(self._tails.items()):
+            if tail is task:
+                del self._tails[key]
+
+    async def _handle_in_turn(self, previous: asyncio.Task[None] | None, update: Update) -> None:
+        if previous is not None:
+            with contextlib.suppress(BaseException):
+                await previous
+        async with self._slots:
+            await self._handle_with_retry(update)
+
+    async def _handle_with_retry(self, update: Update) -> None:
+        """Polling has no 500 to make Telegram redeliver, so an update that
+        failed (database down) is kept and tried again with backoff."""
+        delay = 0.5
+        for attempt in range(1, MAX_HANDLE_ATTEMPTS + 1):
+            try:
+                await self.handle_update(update)
+                return
+            except Exception as exc:
+                if self._stopping or attempt == MAX_HANDLE_ATTEMPTS:
+                    log.error("telegram: update given up (%s)", type(exc).__name__)
+                    return
+                log.warning(
+                    "telegram: update not handled (%s); retry in %.1fs", type(exc).__name__, delay
+                )
+                await asyncio.sleep(delay)
+                delay = min(delay * 2, MAX_HANDLE_BACKOFF)
+
+    # -- one update ----------------------------------------------------------
+
+    async def handle_update(self, update: Update) -> None:
+        """Translate, ask the engine, render. Raises if the engine failed (the
+        update is then not acknowledged); sending problems are logged only,
+        because the turn is already stored."""
+        assert self.app is not None
+        bot = self.app.bot
+        seen = translate(update, bot_username=bot.username)
+        answered = False
+        try:
+            if seen.chat_id is None:
+                return
+            if seen.is_group and str(seen.chat_id) not in await self.team_groups():
+                await self._leave(seen.chat_id, update.my_chat_member)
+                return
+            if seen.incoming is None:
+                return  # edited messages, service messages: nothing to answer
+            replies = await self.engine.handle(seen.incoming)
+            alert = None
+            if seen.callback_id is not None:
+                # A short alert answers the press as a pop-up; anything else is a message.
+                alert = next((r for r in replies if r.alert and len(r.text) <= MAX_ALERT), None)
+                answered = True
+                await self._answer(seen.callback_id, alert)
+            await self._reply(seen, [r for r in replies if r is not alert])
+        finally:
+            if seen.callback_id is not None and not answered:
+                await self._answer(seen.callback_id, None)
+
+    async def _answer(self, callback_id: str, alert: Outgoing | None) -> None:
+        """Every button press is answered, or her button keeps spinning."""
+        assert self.app is not None
+        try:
+            if alert is None:
+                await self.app.bot.answer_callback_query(callback_id)
+            else:
+                await self.app.bot.answer_callback_query(
+                    callback_id, text=alert.text, show_alert=True
+                )
+        except TelegramError as exc:
+            log.info("telegram: callback not answered (%s)", type(exc).__name__)
+
+    async def _reply(self, seen: Translated, replies: list[Outgoing]) -> None:
+        """Send the replies in order and record her chat's message ids for erase,
+        except after an erase: then nothing about her is recorded any more."""
+        assert self.app is not None and seen.incoming is not None and seen.chat_id is not None
+        bot = self.app.bot
+        incoming = seen.incoming
+        sent: list[int] = []
+        erased = False
+        for reply in replies:
+            if reply.clear_history:
+                erased = True
+                exchange = [seen.own_message_id, incoming.button_message_id]
+                ids = as_int_ids([*reply.delete_ids, *exchange]) + sent
+                await delete_recent(bot, seen.chat_id, ids)
+            try:
+                sent += await self._send(seen.chat_id, reply)
+            except TelegramError as exc:
+                log.warning("telegram: reply not delivered (%s)", type(exc).__name__)
+                break
+        if erased or seen.is_group:
+            return
+        own = [seen.own_message_id] if seen.own_message_id is not None else []
+        await self.engine.remember_message_ids(
+            CHANNEL, incoming.address, [str(i) for i in own + sent]
+        )
+
+    async def _send(self, chat_id: int, reply: Outgoing) -> list[int]:
+        assert self.app is not None
+        for attempt in range(REPLY_NETWORK_RETRIES + 1):
+            try:
+                return await send_outgoing(self.app.bot, chat_id, reply)
+            except RetryAfter:
+                raise  # already waited out by the rate limiter
+            except NetworkError:
+                if attempt == REPLY_NETWORK_RETRIES:
+                    raise
+                await asyncio.sleep(0.5 * (attempt + 1))
+        return []
+
+    async def _leave(self, chat_id: int, member: ChatMemberUpdated | None) -> None:
+        """Not a team group: the bot does not stay where strangers could read it."""
+        if member is not None and member.new_chat_member.status in {"left", "kicked"}:
+            return  # it was removed; nothing to leave
+        assert self.app is not None
+        try:
+            await self.app.bot.leave_chat(chat_id)
+            log.info("telegram: left a group that is not a team group")
+        except TelegramError as exc:
+            log.info("telegram: could not leave a group (%s)", type(exc).__name__)
+
+
+__all__ = ["TelegramChannel", "TelegramSender", "team_groups_of", "webhook_secret"]
