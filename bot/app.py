@@ -26,6 +26,9 @@ def add_configured_channels(runtime: Runtime) -> None:
         )
     )
     runtime.purge_hooks.append(purge_web_pending)
+    from bot.console.web import ConsoleChannel
+
+    runtime.add_channel(ConsoleChannel(runtime))
     try:
         from bot.channels.registry import platform_channels
     except ImportError:

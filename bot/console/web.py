@@ -305,8 +305,11 @@ class ConsoleChannel:
             raise web.HTTPNotFound() from None
 
     async def api_action(self, request: web.Request) -> web.Response:
-        info, desk = await self._api_session(request)
+        info = await self._session(request)
+        if info is None:
+            raise web.HTTPUnauthorized()
         form = await self._check_post(request, info)
+        info, desk = await self._api_session(request)
         request_id = _request_id(request)
         action = request.match_info["action"]
         text = form.get("text", "")
