@@ -3,6 +3,7 @@ CLI and on the page."""
 
 from __future__ import annotations
 
+import asyncio
 import json
 import subprocess
 import sys
@@ -113,7 +114,8 @@ async def test_helpline_stats_json(tmp_path: Path, sqlite_url: str) -> None:
         "HELPLINE_DATA_DIR": str(tmp_path),
         "PATH": "/usr/bin:/bin",
     }
-    out = subprocess.run(
+    out = await asyncio.to_thread(
+        subprocess.run,
         [sys.executable, "-m", "bot.cli", "stats", "--json"],
         env=env,
         cwd=tmp_path,
@@ -125,14 +127,17 @@ async def test_helpline_stats_json(tmp_path: Path, sqlite_url: str) -> None:
     numbers = json.loads(out.stdout)
     assert numbers["conversations"]["by_channel"] == {"telegram": "< 5", "web": 10}
     assert numbers["handoffs"]["per_team"]["hue"]["requested"] == "< 5"
-    text = subprocess.run(
-        [sys.executable, "-m", "bot.cli", "stats"],
-        env=env,
-        cwd=tmp_path,
-        capture_output=True,
-        text=True,
-        timeout=60,
-        check=True,
+    text = (
+        await asyncio.to_thread(
+            subprocess.run,
+            [sys.executable, "-m", "bot.cli", "stats"],
+            env=env,
+            cwd=tmp_path,
+            capture_output=True,
+            text=True,
+            timeout=60,
+            check=True,
+        )
     ).stdout
     assert "hanoi" in text and "< 5" in text
 
@@ -144,7 +149,8 @@ async def test_team_set_password_command(tmp_path: Path, sqlite_url: str) -> Non
         "HELPLINE_DATA_DIR": str(tmp_path),
         "PATH": "/usr/bin:/bin",
     }
-    run = subprocess.run(
+    run = await asyncio.to_thread(
+        subprocess.run,
         [sys.executable, "-m", "bot.cli", "team", "set-password", "hoa", "--stdin"],
         env=env,
         cwd=tmp_path,
@@ -154,7 +160,8 @@ async def test_team_set_password_command(tmp_path: Path, sqlite_url: str) -> Non
         timeout=60,
     )
     assert run.returncode == 0, run.stderr
-    weak = subprocess.run(
+    weak = await asyncio.to_thread(
+        subprocess.run,
         [sys.executable, "-m", "bot.cli", "team", "set-password", "hoa", "--stdin"],
         env=env,
         cwd=tmp_path,
