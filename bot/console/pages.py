@@ -101,7 +101,7 @@ def _head(lang: str, title: str) -> str:
     return (
         f'<!doctype html><html lang="{lang}"><head><meta charset="utf-8">'
         '<meta name="viewport" content="width=device-width, initial-scale=1">'
-        '<meta name="referrer" content="no-referrer"><meta name="robots" content="noindex, nofollow">'
+        '<meta name="referrer" content="same-origin"><meta name="robots" content="noindex, nofollow">'
         f'<title>{escape(title)}</title><link rel="icon" href="data:,">'
         '<link rel="stylesheet" href="/team/static/console.css"></head>'
     )

@@ -348,8 +348,11 @@ def _json(data: Any, status: int = 200) -> web.Response:
 
 def _headers(response: web.StreamResponse) -> None:
     response.headers["Cache-Control"] = "no-store"
-    response.headers["Referrer-Policy"] = "no-referrer"
+    # "same-origin", not "no-referrer": with no-referrer Chromium sends
+    # "Origin: null" on our own form posts, and the Origin check needs the real one.
+    response.headers["Referrer-Policy"] = "same-origin"
     response.headers["X-Content-Type-Options"] = "nosniff"
+    response.headers["X-Frame-Options"] = "DENY"
     response.headers["Content-Security-Policy"] = (
         "default-src 'self'; connect-src 'self' ws: wss:; img-src 'self' data:; "
         "style-src 'self'; script-src 'self'; frame-ancestors 'none'; form-action 'self'"

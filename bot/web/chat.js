@@ -156,19 +156,31 @@
     if (leaving) return;
     leaving = true;
     try { if (ws) { ws.onclose = null; ws.close(); } } catch (e) { /* leaving anyway */ }
+    var sid = embed && token ? token : "";
+    token = null;
     log.textContent = "";
     input.value = "";
+    body.textContent = "";                       // nothing left on screen, even for a moment
+    document.title = "";
     try { localStorage.clear(); sessionStorage.clear(); } catch (e) { /* storage may be blocked */ }
-    // The session cookie is HttpOnly: the server clears it and ends any handoff.
-    try {
-      if (navigator.sendBeacon) navigator.sendBeacon("/exit", embed && token ? token : "");
-      else fetch("/exit", { method: "POST", keepalive: true, credentials: "same-origin" });
-    } catch (e) { /* leaving anyway */ }
-    token = null;
-    if (embed) {
-      try { window.top.location.replace(exitUrl); return; } catch (e) { /* cross-origin: leave the frame */ }
+    function go() {
+      if (embed) {
+        try { window.top.location.replace(exitUrl); return; } catch (e) { /* cross-origin: leave the frame */ }
+      }
+      location.replace(exitUrl);
     }
-    location.replace(exitUrl);
+    // The session cookie is HttpOnly: the server clears it and ends any handoff.
+    // Wait for that a moment (never long), then leave; a beacon if fetch is missing.
+    var done = false;
+    function once() { if (!done) { done = true; go(); } }
+    setTimeout(once, 700);
+    try {
+      fetch("/exit", { method: "POST", body: sid, keepalive: true, credentials: "same-origin" })
+        .then(once, once);
+    } catch (e) {
+      try { navigator.sendBeacon("/exit", sid); } catch (e2) { /* leaving anyway */ }
+      once();
+    }
   }
   $("exit").addEventListener("click", quickExit);
   document.addEventListener("keydown", function (ev) {

@@ -175,5 +175,5 @@
   }
   refresh();
   live();
-  setInterval(refresh, 5000);
+  setInterval(refresh, 3000);
 })();
