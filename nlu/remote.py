@@ -8,7 +8,6 @@ and the safety net runs over whichever result we use.
 
 from __future__ import annotations
 
-import asyncio
 import json
 import logging
 import urllib.error
@@ -83,7 +82,7 @@ class RasaHTTPBackend:
                 if resp.status != 200:
                     return self._fallback(text, f"http {resp.status}")
                 body = await resp.json(content_type=None)
-        except (aiohttp.ClientError, asyncio.TimeoutError, ValueError, UnicodeDecodeError) as exc:
+        except (TimeoutError, aiohttp.ClientError, ValueError, UnicodeDecodeError) as exc:
             return self._fallback(text, type(exc).__name__)
         result = _valid(body)
         if result is None:
