@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import asyncio
 import os
+import re
 import threading
 from collections.abc import Coroutine, Iterator
 from dataclasses import dataclass
@@ -168,3 +169,12 @@ def screenshot(page: Any, name: str) -> None:
         page.screenshot(path=str(ARTIFACTS / f"{name}-{width}.png"), full_page=True)
     if size:
         page.set_viewport_size(size)
+
+
+def console_login(context: Any, server: Server, login: str, password: str = PASSWORD) -> Any:
+    page = context.new_page()
+    page.goto(server.url + "/team/login")
+    page.fill("#login", login)
+    page.fill("#password", password)
+    page.get_by_role("button", name=re.compile("Đăng nhập|Log in")).click()
+    return page

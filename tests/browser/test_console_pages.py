@@ -7,8 +7,7 @@ from typing import Any
 
 from playwright.sync_api import expect
 
-from tests.browser.conftest import DEMO_PASSWORD, PASSWORD, Server, screenshot
-from tests.browser.test_handoff import console_login
+from tests.browser.conftest import DEMO_PASSWORD, PASSWORD, Server, console_login, screenshot
 
 
 def test_login_failure_then_lockout(context: Any, server: Server) -> None:

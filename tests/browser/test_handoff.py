@@ -9,20 +9,11 @@ from typing import Any
 import pytest
 from playwright.sync_api import expect
 
-from tests.browser.conftest import PASSWORD, Server, screenshot
+from tests.browser.conftest import Server, console_login, screenshot
 
 pytest.importorskip("handoff.service", reason="the handoff service has not landed yet")
 
 BOT = "#log .msg.bot"
-
-
-def console_login(context: Any, server: Server, login: str, password: str = PASSWORD) -> Any:
-    page = context.new_page()
-    page.goto(server.url + "/team/login")
-    page.fill("#login", login)
-    page.fill("#password", password)
-    page.get_by_role("button", name=re.compile("Đăng nhập|Log in")).click()
-    return page
 
 
 def press(page: Any, name: str) -> None:
