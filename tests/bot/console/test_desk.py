@@ -152,3 +152,19 @@ async def test_reply_note_release_and_end(rt: Any) -> None:
     assert (await desk.end("hoa", request_id)).ok
     assert (await desk.chat("hoa", request_id))["status"] == "closed"
     assert not (await desk.take("hoa", request_id)).ok
+
+
+async def test_handoff_counts_reach_the_statistics(rt: Any) -> None:
+    from bot.console.stats import compute
+
+    if not hasattr(rt.engine.handoff, "stats"):
+        pytest.skip("handoff does not write its counters yet (/work/shared/web-handoff-stats.patch)")
+    for i in range(5):
+        request_id = await her_request(rt, f"her-session-00000000000000{i:02d}")
+        assert (await desk_of(rt).take("hoa", request_id)).ok
+        assert (await desk_of(rt).end("hoa", request_id)).ok
+    await rt.engine.stats.flush()
+    numbers = await compute(rt.db, 1)
+    north = numbers["handoffs"]["per_team"]["north"]
+    assert north["requested"] == 5 and north["claimed"] == 5
+    assert north["median_seconds_to_claim"] == 60
