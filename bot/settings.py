@@ -58,6 +58,8 @@ class Settings(BaseSettings):
         "https://api.telegram.org/bot", validation_alias=_env("TELEGRAM_API_BASE_URL")
     )
     telegram_webhook_url: str | None = Field(None, validation_alias=_env("TELEGRAM_WEBHOOK_URL"))
+    #: Messages per second across all chats (Telegram documents about 30); 0 = no overall cap.
+    telegram_rate_limit: float = Field(30.0, ge=0, validation_alias=_env("TELEGRAM_RATE_LIMIT"))
 
     zalo_app_id: str | None = Field(None, validation_alias=_env("ZALO_APP_ID"))
     zalo_app_secret: str | None = Field(None, validation_alias=_env("ZALO_APP_SECRET"))

@@ -21,8 +21,10 @@ def _check(args: argparse.Namespace) -> int:
         print(problem, file=sys.stderr if problem.severity == "error" else sys.stdout)
     where = args.dir or "the packaged flows"
     if errors:
-        print(f"content check FAILED for {where}: {len(errors)} error(s), "
-              f"{len(warnings)} warning(s)", file=sys.stderr)
+        print(
+            f"content check FAILED for {where}: {len(errors)} error(s), {len(warnings)} warning(s)",
+            file=sys.stderr,
+        )
         return 1
     print(f"content check passed for {where} ({len(warnings)} warning(s))")
     return 0

@@ -88,7 +88,9 @@ def load_content(flows_dir: str | Path | None = None) -> tuple[Content, list[Pro
     for path in files:
         name = path.name
         try:
-            data: Any = yaml.load(path.read_text(encoding="utf-8"), Loader=_FlowYamlLoader)  # a SafeLoader
+            data: Any = yaml.load(
+                path.read_text(encoding="utf-8"), Loader=_FlowYamlLoader
+            )  # a SafeLoader
         except (yaml.YAMLError, UnicodeDecodeError) as exc:
             problems.append(Problem(name, None, f"not valid YAML: {exc}"))
             continue

@@ -55,9 +55,7 @@ def consent_version(node: Node, language: str) -> str:
 def _fold(text: str) -> str:
     """Lower-case, no diacritics: 'Tiếng Anh' and 'tieng anh' read the same."""
     text = text.lower().replace("đ", "d")
-    return "".join(
-        c for c in unicodedata.normalize("NFD", text) if not unicodedata.combining(c)
-    )
+    return "".join(c for c in unicodedata.normalize("NFD", text) if not unicodedata.combining(c))
 
 
 def language_named(text: str | None, entities: list[dict[str, Any]]) -> str | None:

@@ -73,13 +73,15 @@ def phone_numbers(text: str) -> Iterator[tuple[str, str | None]]:
         if digits in OBSOLETE_NUMBERS:
             yield written, f"obsolete number: {OBSOLETE_NUMBERS[digits]}"
             continue
-        if digits[:2] in ("18", "19") and len(digits) >= 6:
-            if digits[:4] not in ("1800", "1900"):
-                yield written, "special numbers start with 1800 or 1900"
-            elif len(digits) not in (8, 10):
+        if digits[:4] in ("1800", "1900"):
+            if len(digits) not in (8, 10):
                 yield written, "1800/1900 numbers have 8 or 10 digits (1800 1233, 1900 969 680)"
             else:
                 yield written, None
+            continue
+        if digits.startswith("1") and len(digits) >= 6 and "." not in written:
+            # Not a date (15.12.2025) or an amount (10.000.000): a number to call.
+            yield written, "numbers starting with 1 are 111–115, 1800 xxxx or 1900 xxx xxx"
             continue
         if digits.startswith("0") and len(digits) >= 6:
             if len(digits) == 11 and digits.startswith("02"):
@@ -87,9 +89,12 @@ def phone_numbers(text: str) -> Iterator[tuple[str, str | None]]:
             elif len(digits) == 10 and digits[1] in "35789":
                 yield written, None  # mobile
             else:
-                yield written, (
-                    "malformed: landlines are 0 + 2x area code + 8 digits (024 3333 5599), "
-                    "mobiles 10 digits (09x xxx xxxx)"
+                yield (
+                    written,
+                    (
+                        "malformed: landlines are 0 + 2x area code + 8 digits (024 3333 5599), "
+                        "mobiles 10 digits (09x xxx xxxx)"
+                    ),
                 )
 
 
@@ -188,8 +193,11 @@ def validate(content: Content) -> list[Problem]:
             if len(text) > MAX_TEXT_CHARS:
                 err(node, f"{where} has {len(text)} characters (Zalo's limit is {MAX_TEXT_CHARS})")
             elif len(text) > STYLE_TEXT_CHARS:
-                err(node, f"{where} has {len(text)} characters; keep messages under "
-                    f"{STYLE_TEXT_CHARS}", "warning")
+                err(
+                    node,
+                    f"{where} has {len(text)} characters; keep messages under {STYLE_TEXT_CHARS}",
+                    "warning",
+                )
             for found in _ANY_BRACES_RE.findall(text):
                 if found not in content.placeholders:
                     known = ", ".join(sorted(content.placeholders)) or "none"
@@ -200,8 +208,11 @@ def validate(content: Content) -> list[Problem]:
         if node.id.startswith("handoff_"):
             for where, text in _all_texts(node):
                 if _ALARM_RE.search(text.split("\n", 1)[0]):
-                    err(node, f"{where}: first line shows in notifications; keep it neutral",
-                        "warning")
+                    err(
+                        node,
+                        f"{where}: first line shows in notifications; keep it neutral",
+                        "warning",
+                    )
 
         # Facts need a source and a review date.
         if is_factual(node) and (not node.source or node.reviewed is None):
@@ -219,8 +230,11 @@ def validate(content: Content) -> list[Problem]:
             for lang in ("vi", "en"):
                 label = button.label.get(lang)
                 if len(label) > MAX_LABEL_CHARS:
-                    err(node, f"button label {label!r} ({lang}) is longer than "
-                        f"{MAX_LABEL_CHARS} characters")
+                    err(
+                        node,
+                        f"button label {label!r} ({lang}) is longer than "
+                        f"{MAX_LABEL_CHARS} characters",
+                    )
 
     # Reachability: from intents, commands and the nodes the engine renders.
     roots = [n for n in SYSTEM_NODES if n in nodes] + [n.id for n in nodes.values() if n.intents]

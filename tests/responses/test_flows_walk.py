@@ -12,8 +12,13 @@ from responses.validate import MAX_LABEL_CHARS, MAX_PAYLOAD_BYTES, STYLE_TEXT_CH
 from tests.responses.flowchat import LANGS, Chat, payloads, texts
 
 NODE_IDS = sorted(load_runner().nodes)
-PLACEHOLDERS = {"team_hours": "Thứ Hai–thứ Sáu, 7:30–21:00", "local_contacts": "Công an phường: 024 3825 1234"}
-VI_MARKS = re.compile(r"[àáảãạăằắẳẵặâầấẩẫậèéẻẽẹêềếểễệìíỉĩịòóỏõọôồốổỗộơờớởỡợùúủũụưừứửữựỳýỷỹỵđ]", re.I)
+PLACEHOLDERS = {
+    "team_hours": "Thứ Hai–thứ Sáu, 7:30–21:00",
+    "local_contacts": "Công an phường: 024 3825 1234",
+}
+VI_MARKS = re.compile(
+    r"[àáảãạăằắẳẵặâầấẩẫậèéẻẽẹêềếểễệìíỉĩịòóỏõọôồốổỗộơờớởỡợùúủũụưừứửữựỳýỷỹỵđ]", re.I
+)
 
 
 @pytest.mark.parametrize("language", LANGS)
@@ -62,12 +67,14 @@ def payloads_of(runner: Runner, node_id: str, language: str) -> list[str]:
 
 
 def test_placeholders_use_the_configured_value_or_a_sentence(runner: Runner) -> None:
-    with_value = texts_of(runner, "services", "vi", {"local_contacts": "Hội Phụ nữ phường X: 0912 345 678"})
+    with_value = texts_of(
+        runner, "services", "vi", {"local_contacts": "Hội Phụ nữ phường X: 0912 345 678"}
+    )
     assert "Đầu mối tại địa phương:\nHội Phụ nữ phường X: 0912 345 678" in with_value
     default = texts_of(runner, "services", "en", {})
     assert "Women's Union" in default and "Local contacts" not in default
     blank = texts_of(runner, "handoff_queued", "en", {"team_hours": "  "})
-    assert "The team will reply when someone is on duty." in blank
+    assert "The team works in shifts, so a reply may take a while." in blank
     hours = texts_of(runner, "handoff_queued", "vi", {"team_hours": "8:00–17:00"})
     assert "Giờ trực của nhóm hỗ trợ: 8:00–17:00." in hours
 
@@ -76,7 +83,9 @@ def texts_of(runner: Runner, node_id: str, language: str, values: dict[str, str]
     return "\n".join(m.text for m in runner.render(node_id, language, values))
 
 
-@pytest.mark.parametrize("node_id", [n for n in ENGINE_NODES if n.startswith("handoff_")] + ["erased"])
+@pytest.mark.parametrize(
+    "node_id", [n for n in ENGINE_NODES if n.startswith("handoff_")] + ["erased"]
+)
 def test_notices_sent_later_have_a_neutral_first_line(runner: Runner, node_id: str) -> None:
     for language in LANGS:
         first_line = runner.render(node_id, language)[0].text.splitlines()[0].lower()
@@ -112,10 +121,24 @@ def test_services_give_the_verified_numbers_only(runner: Runner) -> None:
         m.text for n in runner.nodes for lang in LANGS for m in runner.render(n, lang)
     )
     assert "1800 1567" not in all_text and "04.3775" not in all_text
-    assert "national DV hotline" not in all_text and "đường dây nóng quốc gia" not in all_text.lower()
+    assert (
+        "national DV hotline" not in all_text and "đường dây nóng quốc gia" not in all_text.lower()
+    )
 
 
 def test_menu_reaches_the_main_topics(runner: Runner) -> None:
     chat = Chat(runner)
     menu = payloads(chat.press("cmd:menu"))
     assert {"n:rights_menu", "n:safety_menu", "n:services", "n:handoff_consent"} <= set(menu)
+
+
+@pytest.mark.parametrize(
+    "node_id",
+    ["handoff_queued", "handoff_out_of_hours", "handoff_still_waiting", "handoff_connected"],
+)
+def test_notices_during_a_handoff_only_offer_commands(runner: Runner, node_id: str) -> None:
+    # While a chat with the team is open the engine forwards commands, not other buttons.
+    for language in LANGS:
+        buttons = runner.render(node_id, language)[-1].buttons
+        assert buttons and all(b.payload.startswith("cmd:") for b in buttons)
+        assert "cmd:stop" in [b.payload for b in buttons]
