@@ -105,6 +105,9 @@ async def build_runtime(settings: Settings, *, upgrade: bool = True) -> Runtime:
     outbox = Outbox(keyring)
     stats = Stats(db)
     handoff = await _build_handoff(settings, db, keyring, outbox, runner)
+    if handoff is not None and hasattr(handoff, "stats"):
+        # The programme's counters (handoff_requested, claim times...): see bot/console/stats.py.
+        handoff.stats = stats  # type: ignore[attr-defined]
     engine = Engine(
         db,
         keyring,

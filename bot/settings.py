@@ -51,6 +51,8 @@ class Settings(BaseSettings):
     exit_url: str = Field(
         "https://www.google.com/search?q=thoi+tiet", validation_alias=_env("HELPLINE_EXIT_URL")
     )
+    #: Sites that may show the web chat in an iframe (CSP frame-ancestors), space separated.
+    embed_origins: str = Field("*", validation_alias=_env("HELPLINE_EMBED_ORIGINS"))
 
     telegram_bot_token: str | None = Field(None, validation_alias=_env("TELEGRAM_BOT_TOKEN"))
     telegram_api_base_url: str = Field(
