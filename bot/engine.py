@@ -43,6 +43,9 @@ GLOBAL_INTENTS = frozenset({"emergency", "stop", "help", "change_language", "del
 #: During a handoff a long message is meant for the counsellor even if it
 #: sounds like "stop" or "menu"; only short ones are taken as commands.
 HANDOFF_COMMAND_MAX_WORDS = 4
+#: During a handoff a counsellor reads every message; the 113 answer is added
+#: when the safety net's rules fire or the classifier is this sure.
+HANDOFF_EMERGENCY_CONFIDENCE = 0.95
 #: How long platform message ids are kept so that erase can delete them.
 ERASE_WINDOW = timedelta(hours=48)
 
@@ -157,6 +160,8 @@ class Engine:
         trace: TurnTrace,
     ) -> list[Outgoing]:
         in_handoff = self.handoff is not None and await self.handoff.is_active(session, user)
+        if in_handoff and intent == "emergency" and not _sure_emergency(parse, confidence):
+            intent = None  # relayed to the counsellor, who reads it
         if in_handoff and not self._is_command_in_handoff(incoming, intent):
             assert self.handoff is not None
             return await self.handoff.relay_from_user(session, user, incoming, intent)
@@ -251,3 +256,7 @@ class Engine:
         chat's messages here, kept 48 hours for erase (written in batches)."""
         if ids:
             self.message_refs.add(self.keyring.user_key(incoming_channel, address), ids)
+
+
+def _sure_emergency(parse: ParseResult | None, confidence: float) -> bool:
+    return bool((parse or {}).get("safety_net")) or confidence >= HANDOFF_EMERGENCY_CONFIDENCE

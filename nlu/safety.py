@@ -134,4 +134,6 @@ def apply(text: str, result: dict) -> dict:
     ranking = [r for r in result.get("intent_ranking", []) if r.get("name") != "emergency"]
     result["intent"] = {"name": "emergency", "confidence": 1.0}
     result["intent_ranking"] = [{"name": "emergency", "confidence": 1.0}, *ranking][:5]
+    # Extra key beside Rasa's shape: the rules fired, not only the classifier.
+    result["safety_net"] = True
     return result
