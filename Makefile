@@ -29,7 +29,9 @@ lint: $(STAMP)
 	$(BIN)/ruff check .
 	$(BIN)/mypy bot nlu responses handoff
 
+# fastText (the NLU baseline) is an optional extra, installed only for benchmarks.
 bench: $(STAMP)
+	$(BIN)/python -m pip install --quiet -e ".[dev,bench]"
 	$(BIN)/python -m bench
 
 stress: $(STAMP)

@@ -9,7 +9,7 @@ import signal
 
 from aiohttp import web
 
-from bot.channels.web import WebChannel, healthz
+from bot.channels.web import WebChannel, healthz, purge_web_pending
 from bot.metrics import metrics_endpoint
 from bot.runtime import Runtime, build_runtime
 from bot.settings import Settings
@@ -20,7 +20,15 @@ log = logging.getLogger(__name__)
 def add_configured_channels(runtime: Runtime) -> None:
     """The web chat always; Telegram and Zalo when their settings are present."""
     settings = runtime.settings
-    runtime.add_channel(WebChannel(runtime.engine, exit_url=settings.exit_url))
+    runtime.add_channel(
+        WebChannel(
+            runtime.engine, exit_url=settings.exit_url, frame_ancestors=settings.embed_origins
+        )
+    )
+    runtime.purge_hooks.append(purge_web_pending)
+    from bot.console.web import ConsoleChannel
+
+    runtime.add_channel(ConsoleChannel(runtime))
     try:
         from bot.channels.registry import platform_channels
     except ImportError:

@@ -27,6 +27,7 @@ from bot.interfaces import (
 )
 from bot.locks import KeyedLocks
 from bot.logs import short
+from bot.message_refs import MessageRefRecorder
 from bot.messages import Incoming, Outgoing, utcnow
 from bot.metrics import Metrics
 from bot.outbox import Outbox
@@ -42,6 +43,9 @@ GLOBAL_INTENTS = frozenset({"emergency", "stop", "help", "change_language", "del
 #: During a handoff a long message is meant for the counsellor even if it
 #: sounds like "stop" or "menu"; only short ones are taken as commands.
 HANDOFF_COMMAND_MAX_WORDS = 4
+#: During a handoff a counsellor reads every message; the 113 answer is added
+#: when the safety net's rules fire or the classifier is this sure.
+HANDOFF_EMERGENCY_CONFIDENCE = 0.95
 #: How long platform message ids are kept so that erase can delete them.
 ERASE_WINDOW = timedelta(hours=48)
 
@@ -81,6 +85,7 @@ class Engine:
         self.threshold = confidence_threshold
         self.locks = KeyedLocks()
         self.metrics = Metrics()
+        self.message_refs = MessageRefRecorder(db)
         self.last_trace = TurnTrace()
 
     async def handle(self, incoming: Incoming) -> list[Outgoing]:
@@ -100,15 +105,14 @@ class Engine:
             trace.intent, trace.confidence = intent, confidence
             now = utcnow()
             async with self.db.transaction() as session:
-                if not await user_store.first_time(
-                    session, self.db, user_key, incoming.message_id, now
-                ):
-                    trace.duplicate = True
-                    self.last_trace = trace
-                    return []
                 user, is_new = await user_store.load_user(
                     session, self.db, self.keyring, incoming.channel, incoming.address, now
                 )
+                if user_store.seen_before(user, incoming.message_id):
+                    trace.duplicate = True
+                    self.last_trace = trace
+                    self.metrics.observe_turn(incoming.channel, None, 0.0, duplicate=True)
+                    return []
                 messages = await self._turn(
                     session, user, incoming, parse, intent, confidence, trace
                 )
@@ -156,6 +160,8 @@ class Engine:
         trace: TurnTrace,
     ) -> list[Outgoing]:
         in_handoff = self.handoff is not None and await self.handoff.is_active(session, user)
+        if in_handoff and intent == "emergency" and not _sure_emergency(parse, confidence):
+            intent = None  # relayed to the counsellor, who reads it
         if in_handoff and not self._is_command_in_handoff(incoming, intent):
             assert self.handoff is not None
             return await self.handoff.relay_from_user(session, user, incoming, intent)
@@ -216,6 +222,8 @@ class Engine:
             {user.key, self.keyring.user_key(user.channel, self.keyring.open(user.address_enc))}
         )
         recent = await user_store.recent_message_ids(session, user.key, utcnow() - ERASE_WINDOW)
+        for key in keys:
+            recent += self.message_refs.take(key)
         if self.handoff is not None:
             for key in keys:
                 await self.handoff.forget(session, key)
@@ -243,13 +251,12 @@ class Engine:
                 await self.handoff.on_action(session, user, Action("end", {"reason": "left"}))
         self.outbox.wake()
 
-    async def remember_message_ids(
-        self, incoming_channel: str, address: str, ids: list[str]
-    ) -> None:
+    async def remember_message_ids(self, incoming_channel: str, address: str, ids: list[str]) -> None:
         """Channels that can delete messages (Telegram) record the ids of her
-        chat's messages here, kept 48 hours for erase."""
-        if not ids:
-            return
-        user_key = self.keyring.user_key(incoming_channel, address)
-        async with self.db.transaction() as session:
-            await user_store.remember_message_ids(session, user_key, ids, utcnow())
+        chat's messages here, kept 48 hours for erase (written in batches)."""
+        if ids:
+            self.message_refs.add(self.keyring.user_key(incoming_channel, address), ids)
+
+
+def _sure_emergency(parse: ParseResult | None, confidence: float) -> bool:
+    return bool((parse or {}).get("safety_net")) or confidence >= HANDOFF_EMERGENCY_CONFIDENCE

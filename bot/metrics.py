@@ -26,19 +26,31 @@ class Metrics:
 
     def __init__(self) -> None:
         self.registry = CollectorRegistry()
-        self.turns = Counter("helpline_turns", "Updates handled", ["channel"], registry=self.registry)
-        self.intents = Counter("helpline_intents", "Intents understood", ["intent"], registry=self.registry)
-        self.duplicates = Counter("helpline_duplicate_updates", "Redelivered updates ignored", registry=self.registry)
+        self.turns = Counter(
+            "helpline_turns", "Updates handled", ["channel"], registry=self.registry
+        )
+        self.intents = Counter(
+            "helpline_intents", "Intents understood", ["intent"], registry=self.registry
+        )
+        self.duplicates = Counter(
+            "helpline_duplicate_updates", "Redelivered updates ignored", registry=self.registry
+        )
         self.latency = Histogram(
             "helpline_turn_seconds",
             "Time to handle one update",
             buckets=(0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5),
             registry=self.registry,
         )
-        self.outbox_depth = Gauge("helpline_outbox_items", "Outbox rows by status", ["status"], registry=self.registry)
-        self.handoffs = Gauge("helpline_handoffs", "Handoff requests by state", ["state"], registry=self.registry)
+        self.outbox_depth = Gauge(
+            "helpline_outbox_items", "Outbox rows by status", ["status"], registry=self.registry
+        )
+        self.handoffs = Gauge(
+            "helpline_handoffs", "Handoff requests by state", ["state"], registry=self.registry
+        )
 
-    def observe_turn(self, channel: str, intent: str | None, seconds: float, duplicate: bool) -> None:
+    def observe_turn(
+        self, channel: str, intent: str | None, seconds: float, duplicate: bool
+    ) -> None:
         if duplicate:
             self.duplicates.inc()
             return
@@ -49,8 +61,14 @@ class Metrics:
     async def refresh(self, db: Database, handoff: Any = None) -> None:
         """Gauges read from the database at scrape time (shared by all processes)."""
         async with db.transaction() as s:
-            rows = (await s.execute(select(OutboxItem.status, func.count()).group_by(OutboxItem.status))).all()
-            counts = await handoff.counts_by_state(s) if handoff is not None and hasattr(handoff, "counts_by_state") else {}
+            rows = (
+                await s.execute(select(OutboxItem.status, func.count()).group_by(OutboxItem.status))
+            ).all()
+            counts = (
+                await handoff.counts_by_state(s)
+                if handoff is not None and hasattr(handoff, "counts_by_state")
+                else {}
+            )
         for status in ("pending", "sending", "sent", "failed"):
             self.outbox_depth.labels(status=status).set(0)
         for status, n in rows:

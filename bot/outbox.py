@@ -42,6 +42,8 @@ class Outbox:
     def __init__(self, keyring: KeyRing) -> None:
         self.keyring = keyring
         self._wake = asyncio.Event()
+        self._added = False
+        self.stopping = asyncio.Event()
 
     def to_user(
         self, session: AsyncSession, user: User, message: Outgoing, *, ref: str | None = None
@@ -61,6 +63,7 @@ class Outbox:
             ref=ref,
         )
         session.add(item)
+        self._added = True
         return item
 
     def to_address(
@@ -85,10 +88,20 @@ class Outbox:
             ref=ref,
         )
         session.add(item)
+        self._added = True
         return item
 
     def wake(self) -> None:
-        """Tell the worker in this process that new rows are committed."""
+        """Tell the worker in this process that new rows are committed (a no-op
+        when nothing was queued since the last wake: most turns queue nothing)."""
+        if self._added:
+            self._added = False
+            self._wake.set()
+
+    def stop(self) -> None:
+        """Ask the worker to finish its current pass and return (shutdown):
+        cancelling it mid-transaction could strand a database connection."""
+        self.stopping.set()
         self._wake.set()
 
     async def wait(self, seconds: float) -> None:
@@ -119,13 +132,13 @@ class OutboxWorker:
         self.on_undeliverable = on_undeliverable
 
     async def run(self) -> None:
-        while True:
+        while not self.outbox.stopping.is_set():
             try:
                 sent = await self.drain_once()
             except Exception:
                 log.exception("outbox pass failed; retrying")
                 sent = 0
-            if sent == 0:
+            if sent == 0 and not self.outbox.stopping.is_set():
                 await self.outbox.wait(self.poll_interval)
 
     async def drain(self, max_passes: int = 100) -> int:

@@ -14,11 +14,10 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.messages import utcnow
 from bot.store.db import Database
-from bot.store.models import MessageRef, OutboxItem, ProcessedUpdate, User
+from bot.store.models import MessageRef, OutboxItem, User
 
 log = logging.getLogger(__name__)
 
-DEDUPE_DAYS = 7
 MESSAGE_REF_HOURS = 48
 OUTBOX_KEEP_HOURS = 24
 
@@ -43,13 +42,6 @@ async def purge(
         if keep_keys:
             stale = stale.where(User.key.not_in(keep_keys))
         counts["users"] = (await session.execute(stale)).rowcount or 0  # type: ignore[attr-defined]
-        counts["processed_updates"] = (
-            await session.execute(
-                delete(ProcessedUpdate).where(
-                    ProcessedUpdate.created_at < now - timedelta(days=DEDUPE_DAYS)
-                )
-            )
-        ).rowcount or 0  # type: ignore[attr-defined]
         counts["message_refs"] = (
             await session.execute(
                 delete(MessageRef).where(
@@ -77,11 +69,15 @@ async def run_periodically(
     retention_days: int,
     hooks: list[PurgeHook],
     keep: KeepHook | None,
+    stopping: asyncio.Event,
     interval: float = 3600.0,
 ) -> None:
-    while True:
+    while not stopping.is_set():
         try:
             await purge(db, retention_days, hooks, keep)
         except Exception:
             log.exception("retention purge failed; will try again")
-        await asyncio.sleep(interval)
+        try:
+            await asyncio.wait_for(stopping.wait(), interval)
+        except TimeoutError:
+            pass

@@ -20,6 +20,9 @@ from bot.store.db import Database
 
 log = logging.getLogger(__name__)
 
+#: Seconds background loops get to finish their current pass at shutdown.
+SHUTDOWN_GRACE = 10.0
+
 
 @dataclass
 class Runtime:
@@ -50,13 +53,15 @@ class Runtime:
             self.worker.on_undeliverable = hook
         self._tasks = [
             asyncio.create_task(self.worker.run(), name="outbox"),
-            asyncio.create_task(self.engine.stats.run(), name="stats"),
+            asyncio.create_task(self.engine.stats.run(self.outbox.stopping), name="stats"),
+            asyncio.create_task(self.engine.message_refs.run(self.outbox.stopping), name="refs"),
             asyncio.create_task(
                 run_periodically(
                     self.db,
                     self.settings.retention_days,
                     self.purge_hooks,
                     self.keep_hook,
+                    self.outbox.stopping,
                     purge_interval,
                 ),
                 name="retention",
@@ -66,13 +71,22 @@ class Runtime:
             self._tasks.append(asyncio.create_task(extra, name="handoff"))
 
     async def close(self) -> None:
-        for task in self._tasks:
-            task.cancel()
-        for task in self._tasks:
-            with contextlib.suppress(asyncio.CancelledError, Exception):
-                await task
+        """Stop background loops at a safe point (never mid-transaction), then
+        cancel whatever is still running after a grace period."""
+        self.outbox.stop()
+        stop_handoff = getattr(self.engine.handoff, "stop", None)
+        if stop_handoff is not None:
+            stop_handoff()
+        if self._tasks:
+            _done, pending = await asyncio.wait(self._tasks, timeout=SHUTDOWN_GRACE)
+            for task in pending:
+                task.cancel()
+            for task in self._tasks:
+                with contextlib.suppress(asyncio.CancelledError, Exception):
+                    await task
         self._tasks = []
         await self.engine.stats.flush()
+        await self.engine.message_refs.flush()
         await self.db.dispose()
 
 
@@ -91,6 +105,9 @@ async def build_runtime(settings: Settings, *, upgrade: bool = True) -> Runtime:
     outbox = Outbox(keyring)
     stats = Stats(db)
     handoff = await _build_handoff(settings, db, keyring, outbox, runner)
+    if handoff is not None and hasattr(handoff, "stats"):
+        # The programme's counters (handoff_requested, claim times...): see bot/console/stats.py.
+        handoff.stats = stats  # type: ignore[attr-defined]
     engine = Engine(
         db,
         keyring,

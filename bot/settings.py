@@ -11,6 +11,7 @@ import os
 import secrets
 import stat
 from pathlib import Path
+from typing import Literal
 
 from pydantic import AliasChoices, Field, ValidationError, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
@@ -50,12 +51,16 @@ class Settings(BaseSettings):
     exit_url: str = Field(
         "https://www.google.com/search?q=thoi+tiet", validation_alias=_env("HELPLINE_EXIT_URL")
     )
+    #: Sites that may show the web chat in an iframe (CSP frame-ancestors), space separated.
+    embed_origins: str = Field("*", validation_alias=_env("HELPLINE_EMBED_ORIGINS"))
 
     telegram_bot_token: str | None = Field(None, validation_alias=_env("TELEGRAM_BOT_TOKEN"))
     telegram_api_base_url: str = Field(
         "https://api.telegram.org/bot", validation_alias=_env("TELEGRAM_API_BASE_URL")
     )
     telegram_webhook_url: str | None = Field(None, validation_alias=_env("TELEGRAM_WEBHOOK_URL"))
+    #: Messages per second across all chats (Telegram documents about 30); 0 = no overall cap.
+    telegram_rate_limit: float = Field(30.0, ge=0, validation_alias=_env("TELEGRAM_RATE_LIMIT"))
 
     zalo_app_id: str | None = Field(None, validation_alias=_env("ZALO_APP_ID"))
     zalo_app_secret: str | None = Field(None, validation_alias=_env("ZALO_APP_SECRET"))
@@ -71,6 +76,11 @@ class Settings(BaseSettings):
     zalo_oa_signature_max_age: int = Field(
         300, ge=0, validation_alias=_env("ZALO_OA_SIGNATURE_MAX_AGE")
     )
+    #: Which secret signs OA events is not certain (docs/zalo.md): the OA secret
+    #: key, the app secret, or either.
+    zalo_oa_signature_secret: Literal["oa_secret_key", "app_secret", "either"] = Field(
+        "oa_secret_key", validation_alias=_env("ZALO_OA_SIGNATURE_SECRET")
+    )
     zalo_bot_token: str | None = Field(None, validation_alias=_env("ZALO_BOT_TOKEN"))
     zalo_bot_webhook_url: str | None = Field(None, validation_alias=_env("ZALO_BOT_WEBHOOK_URL"))
     zalo_bot_webhook_secret: str | None = Field(
@@ -78,6 +88,10 @@ class Settings(BaseSettings):
     )
     zalo_bot_api_base_url: str = Field(
         "https://bot-api.zaloplatforms.com/bot", validation_alias=_env("ZALO_BOT_API_BASE_URL")
+    )
+    #: Long polling (no ZALO_BOT_WEBHOOK_URL): seconds one getUpdates call waits.
+    zalo_bot_poll_timeout: int = Field(
+        30, ge=1, le=120, validation_alias=_env("ZALO_BOT_POLL_TIMEOUT")
     )
 
     @field_validator("database_url")

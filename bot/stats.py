@@ -50,7 +50,10 @@ class Stats:
             log.exception("could not write statistics; keeping them for the next flush")
             self._pending.update(batch)
 
-    async def run(self, interval: float = 5.0) -> None:
-        while True:
-            await asyncio.sleep(interval)
+    async def run(self, stopping: asyncio.Event, interval: float = 5.0) -> None:
+        while not stopping.is_set():
+            try:
+                await asyncio.wait_for(stopping.wait(), interval)
+            except TimeoutError:
+                pass
             await self.flush()

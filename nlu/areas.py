@@ -78,9 +78,9 @@ class _Index:
         for p in provinces.values():
             self._add(_strip_prefix(_key(p.name)), _Unit(p.name, "province", p.name))
         for alias, code in _ALIASES.items():
-            p = provinces.get(code)
-            if p is not None:
-                self._add(alias, _Unit(p.name, "province", p.name))
+            merged = provinces.get(code)
+            if merged is not None:
+                self._add(alias, _Unit(merged.name, "province", merged.name))
         for w in Ward.iter_all():
             kind = "ward" if w.division_type.value == "phường" else "commune"
             prov = provinces[int(w.province_code)].name
@@ -282,7 +282,7 @@ def _match_candidates(text: str, candidates: list[str]) -> AreaMatch | None:
     joined = " ".join(words)
     best: tuple[float, str] | None = None
     for cand in candidates:
-        ckey = _key(cand)
+        ckey = _key(re.sub(r"\(.*?\)", " ", cand))  # "Khu Đông (thí điểm)": the note is not the name
         bare = _strip_prefix(ckey)
         for k in {ckey, bare}:
             if not k:

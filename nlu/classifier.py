@@ -132,7 +132,8 @@ class IntentModel:
         path.parent.mkdir(parents=True, exist_ok=True)
         # Write to a temp file and rename, so a concurrent reader never sees half a file.
         with tempfile.NamedTemporaryFile(dir=path.parent, suffix=".tmp", delete=False) as fh:
-            np.savez(fh, header=np.frombuffer(json.dumps(header).encode(), dtype=np.uint8), **arrays)
+            arrays["header"] = np.frombuffer(json.dumps(header).encode(), dtype=np.uint8)
+            np.savez(fh, **arrays)  # type: ignore[arg-type]
             tmp = fh.name
         os.replace(tmp, path)
 

@@ -171,6 +171,7 @@ _DOUBLE_OK = {
 _RUN3_RE = re.compile(r"(\w)\1{2,}")
 _RUN2_RE = re.compile(r"([^\W\d])\1+")
 _SPACE_RE = re.compile(r"\s+")
+_APOSTROPHE_RE = re.compile(r"(?<=[A-Za-z])['’](?=[A-Za-z])")
 _TOKEN_RE = re.compile(r"[a-z0-9]+")
 
 
@@ -213,6 +214,7 @@ def clean(text: str) -> str:
     if any(ch in EMOJI_WORDS for ch in text):
         for emo, word in EMOJI_WORDS.items():
             text = text.replace(emo, word)
+    text = _APOSTROPHE_RE.sub("", text)  # "can't" → "cant", not "can" + teen-code "t"
     text = "".join(" " if _is_symbol(ch) else ch for ch in text)
     text = normalize_tones(text.lower())
     return _SPACE_RE.sub(" ", text).strip()

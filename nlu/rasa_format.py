@@ -111,8 +111,8 @@ def _scalar(node: Node, path: str, what: str) -> str:
 
 def _example_lines(node: Node, path: str) -> list[tuple[str, int, dict[str, Any] | None]]:
     """The ``examples:`` value: a ``|`` block of ``- text`` lines, or a list of ``text:`` maps."""
+    result: list[tuple[str, int, dict[str, Any] | None]] = []
     if isinstance(node, ScalarNode):
-        result = []
         # A block scalar's content starts on the line after its "|" indicator.
         first = node.start_mark.line + (2 if node.style in ("|", ">") else 1)
         for i, raw in enumerate(str(node.value).splitlines()):
@@ -124,7 +124,6 @@ def _example_lines(node: Node, path: str) -> list[tuple[str, int, dict[str, Any]
             result.append((line[2:].strip(), first + i, None))
         return result
     if isinstance(node, SequenceNode):
-        result = []
         for item in node.value:
             if isinstance(item, MappingNode):
                 fields = {_scalar(k, path, "key"): v for k, v in item.value}
@@ -232,9 +231,11 @@ def annotate(example: Example) -> str:
     text = example.text
     for ent in sorted(example.entities, key=lambda e: e["start"], reverse=True):
         surface = text[ent["start"] : ent["end"]]
-        extra = {k: ent[k] for k in ("role", "group") if k in ent}
+        extra: dict[str, Any] = {k: ent[k] for k in ("role", "group") if k in ent}
         if extra:
-            spec = {"entity": ent["entity"], **({"value": ent["value"]} if ent.get("value") != surface else {}), **extra}
+            spec: dict[str, Any] = {"entity": ent["entity"], **extra}
+            if ent.get("value") != surface:
+                spec["value"] = ent["value"]
             mark = f"[{surface}]{json.dumps(spec, ensure_ascii=False)}"
         elif ent.get("value") and ent["value"] != surface:
             mark = f"[{surface}]({ent['entity']}:{ent['value']})"

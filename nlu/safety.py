@@ -40,7 +40,7 @@ NOW = [
     r"\bdang (?:gap |o trong tinh trang )?nguy hiem\b|\bnguy hiem (?:qua|lam)\b",
     r"\bngay (?:bay gio|luc nay|bgio)\b.*\b(?:danh|giet|dao|nguy hiem|cuu|chay mau|bop co|nhot)\b",
     r"\b(?:danh|giet|dao|nguy hiem|cuu|chay mau|bop co|nhot)\b.*\bngay (?:bay gio|luc nay)\b",
-    r"\b(?:is|are|s|keeps?) (?:hitting|beating|choking|strangling|attacking|kicking|hurting|stabbing|threatening)\b",
+    r"\b(?:is|are|hes|shes|theyre|keeps?) (?:hitting|beating|choking|strangling|attacking|kicking|hurting|stabbing|threatening)\b",
     r"\b(?:right now|in danger)\b",
     r"\b(?:goi|bao|call) (?:cong an|113|police|the police|115|cap cuu)(?: \w+)? (?:giup|gium|ho|di|ngay|voi|now|please)\b",
     r"^(?:goi|call|bao) (?:cong an|113|police|the police|115|cap cuu)\b",
@@ -58,7 +58,7 @@ DANGER = [
     r"\bsap bi giet\b|\bbi giet\b",
     r"\bchay mau\b|\bmau chay\b|\bbleeding\b|\bblood\b",
     r"\b(?:bop|siet|boc) co\b|\bchok\w*|\bstrangl\w*",
-    r"\bkhong tho (?:duoc|noi)\b|\bcan ?t breathe\b|\bcannot breathe\b",
+    r"\bkhong tho (?:duoc|noi)\b|\b(?:cant|cannot|can not) breathe\b",
     r"\bnhot\b|\blocked (?:me )?(?:in|inside|up)\b|\block(?:ed|s)? me\b|\bkhoa cua (?:lai )?(?:nhot|khong cho)\b",
     r"\b(?:ngat|bat tinh|ngat xiu)\b|\bunconscious\b|\bpassed out\b",
     r"\b(?:troi|tied) (?:" + _PERSON + r"|me|up)\b|\bbi troi\b",
@@ -134,4 +134,6 @@ def apply(text: str, result: dict) -> dict:
     ranking = [r for r in result.get("intent_ranking", []) if r.get("name") != "emergency"]
     result["intent"] = {"name": "emergency", "confidence": 1.0}
     result["intent_ranking"] = [{"name": "emergency", "confidence": 1.0}, *ranking][:5]
+    # Extra key beside Rasa's shape: the rules fired, not only the classifier.
+    result["safety_net"] = True
     return result

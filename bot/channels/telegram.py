@@ -143,6 +143,7 @@ class TelegramChannel:
         secret_token: str,
         poll_timeout: float = 10.0,
         team_groups: TeamGroups | None = None,
+        rate_limit: float = 30.0,
     ) -> None:
         self.engine = engine
         self.token = token
@@ -150,6 +151,7 @@ class TelegramChannel:
         self.webhook_url = webhook_url
         self.secret_token = secret_token
         self.poll_timeout = poll_timeout
+        self.rate_limit = rate_limit
         self.team_groups = team_groups or team_groups_of(engine)
         self._sender = TelegramSender()
         self.app: Application[Any, Any, Any, Any, Any, Any] | None = None
@@ -168,6 +170,7 @@ class TelegramChannel:
             base_url=settings.telegram_api_base_url,
             webhook_url=settings.telegram_webhook_url,
             secret_token=webhook_secret(settings.secret_key),
+            rate_limit=settings.telegram_rate_limit,
         )
 
     @property
@@ -208,7 +211,7 @@ class TelegramChannel:
             ApplicationBuilder()
             .token(self.token)
             .base_url(self.base_url)
-            .rate_limiter(AIORateLimiter(max_retries=2))
+            .rate_limiter(self._rate_limiter())
         )
         if self.webhook_url:
             builder = builder.updater(None)
@@ -233,6 +236,12 @@ class TelegramChannel:
             drop_pending_updates=False,
         )
         log.info("telegram: polling")
+
+    def _rate_limiter(self) -> AIORateLimiter:
+        """Telegram's flood limits: overall messages per second (configurable;
+        0 = uncapped, e.g. against a local Bot API server) and 20 per minute per
+        group; a 429 is waited out and retried."""
+        return AIORateLimiter(overall_max_rate=self.rate_limit, max_retries=2)
 
     async def stop(self) -> None:
         self._stopping = True

@@ -58,20 +58,11 @@ class User(Base):
     state: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
     #: None = not asked yet; True = later messages come silently with a neutral first line.
     discreet: Mapped[bool | None] = mapped_column(Boolean, nullable=True)
+    #: Digests of her latest platform message ids: a redelivered update is
+    #: answered once. Checked under the row lock, so it holds across processes.
+    recent_refs: Mapped[list[str]] = mapped_column(JSON, default=list)
     created_at: Mapped[datetime]
     last_seen_at: Mapped[datetime] = mapped_column(index=True)
-
-
-class ProcessedUpdate(Base):
-    """Platform message ids already handled, so a redelivery is answered once.
-    The id is stored as a keyed digest next to the user's pseudonym, so erase
-    can remove these rows too; purged after a few days."""
-
-    __tablename__ = "processed_updates"
-
-    user_key: Mapped[str] = mapped_column(String(64), primary_key=True)
-    message_ref: Mapped[str] = mapped_column(String(32), primary_key=True)
-    created_at: Mapped[datetime] = mapped_column(index=True)
 
 
 class MessageRef(Base):

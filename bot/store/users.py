@@ -10,7 +10,10 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.crypto import KeyRing
 from bot.store.db import Database
-from bot.store.models import MessageRef, OutboxItem, ProcessedUpdate, User
+from bot.store.models import MessageRef, OutboxItem, User
+
+#: How many recent message ids per person are kept for deduplication.
+RECENT_REFS = 64
 
 
 async def load_user(
@@ -36,6 +39,7 @@ async def load_user(
             language="vi",
             state={},
             discreet=None,
+            recent_refs=[],
             created_at=now,
             last_seen_at=now,
         )
@@ -63,24 +67,22 @@ async def _locked(session: AsyncSession, db: Database, keys: list[str]) -> User 
     return None
 
 
-async def first_time(
-    session: AsyncSession, db: Database, user_key: str, message_id: str | None, now: datetime
-) -> bool:
-    """Record a platform message id; False if it was handled before (redelivery)."""
+def seen_before(user: User, message_id: str | None) -> bool:
+    """True if this platform message id was handled already (a redelivery);
+    otherwise remember it. Runs under the user's row lock."""
     if not message_id:
+        return False
+    ref = hashlib.sha256(message_id.encode("utf-8")).hexdigest()[:16]
+    recent = list(user.recent_refs or [])
+    if ref in recent:
         return True
-    ref = hashlib.sha256(message_id.encode("utf-8")).hexdigest()[:32]
-    stmt = db.insert(ProcessedUpdate).values(user_key=user_key, message_ref=ref, created_at=now)
-    result = await session.execute(
-        stmt.on_conflict_do_nothing(index_elements=["user_key", "message_ref"])
-    )
-    return bool(getattr(result, "rowcount", 0))
+    user.recent_refs = [*recent[-(RECENT_REFS - 1) :], ref]
+    return False
 
 
 async def forget(session: AsyncSession, user_keys: list[str]) -> None:
     """Delete every bot-path row about a person (erase)."""
     await session.execute(delete(User).where(User.key.in_(user_keys)))
-    await session.execute(delete(ProcessedUpdate).where(ProcessedUpdate.user_key.in_(user_keys)))
     await session.execute(delete(MessageRef).where(MessageRef.user_key.in_(user_keys)))
     await session.execute(delete(OutboxItem).where(OutboxItem.recipient.in_(user_keys)))
 

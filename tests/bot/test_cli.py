@@ -69,7 +69,7 @@ async def test_run_serves_web_chat_on_the_configured_port(tmp_path: Path) -> Non
         assert proc.stdout is not None
         line = (await asyncio.wait_for(proc.stdout.readline(), 60)).decode()
         assert f"http://127.0.0.1:{port}/" in line
-        async with aiohttp.ClientSession() as http:
+        async with aiohttp.ClientSession(cookie_jar=aiohttp.CookieJar(unsafe=True)) as http:
             async with http.get(f"http://127.0.0.1:{port}/healthz") as resp:
                 assert resp.status == 200
             async with http.get(f"http://127.0.0.1:{port}/") as resp:

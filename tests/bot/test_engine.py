@@ -11,7 +11,7 @@ from sqlalchemy import func, select
 from bot.interfaces import TurnContext, TurnResult
 from bot.messages import Incoming
 from bot.runtime import build_runtime
-from bot.store.models import ProcessedUpdate, User
+from bot.store.models import MessageRef, User
 from tests.conftest import make_settings
 
 
@@ -139,6 +139,9 @@ async def test_erase_deletes_every_row_about_her(runtime: Any) -> None:
     engine = runtime.engine
     await engine.handle(Incoming("web", "sid-erase", "m1", text="xin chao"))
     await engine.handle(Incoming("web", "sid-keep", "k1", text="xin chao"))
+    await engine.remember_message_ids("web", "sid-erase", ["11", "12"])
+    await engine.message_refs.flush()
+    await engine.remember_message_ids("web", "sid-erase", ["13"])  # still buffered
     asked = await engine.handle(Incoming("web", "sid-erase", "m2", payload="cmd:erase"))
     key = runtime.keyring.user_key("web", "sid-erase")
     async with runtime.db.transaction() as s:
@@ -149,13 +152,15 @@ async def test_erase_deletes_every_row_about_her(runtime: Any) -> None:
     assert len(confirm) == 1, "one button press confirms"
     out = await engine.handle(Incoming("web", "sid-erase", "m3", payload=confirm[0]))
     assert out and out[0].clear_history
+    assert {"11", "12", "13"} <= set(out[0].delete_ids), "her recent chat messages are deleted too"
+    await engine.message_refs.flush()
     async with runtime.db.transaction() as s:
         assert await s.scalar(select(func.count()).select_from(User).where(User.key == key)) == 0
         assert (
             await s.scalar(
                 select(func.count())
-                .select_from(ProcessedUpdate)
-                .where(ProcessedUpdate.user_key == key)
+                .select_from(MessageRef)
+                .where(MessageRef.user_key == key)
             )
             == 0
         )

@@ -24,7 +24,7 @@ from bot.outbox import OutboxWorker
 from bot.runtime import Runtime, build_runtime
 from bot.store import users as user_store
 from bot.store.db import Database
-from bot.store.models import MessageRef, OutboxItem, ProcessedUpdate, User
+from bot.store.models import MessageRef, OutboxItem, User
 from tests.conftest import SECRET, free_port, make_settings
 from tests.fakes.telegram_api import ChatMessage, FakeTelegramAPI
 
@@ -84,7 +84,6 @@ class Harness:
         column = {
             User: User.key,
             MessageRef: MessageRef.user_key,
-            ProcessedUpdate: ProcessedUpdate.user_key,
             OutboxItem: OutboxItem.recipient,
         }[model]
         async with self.runtime.db.transaction() as s:
@@ -475,8 +474,8 @@ async def test_erase_deletes_both_sides_of_the_chat_and_every_row(bot_db: Harnes
     left = h.api.history(HER)
     assert len(left) == 1 and left[0].from_bot, "only the bot's last neutral line is left"
     assert not any(w in (left[0].text or "").lower() for w in SENSITIVE)
-    assert not left[0].buttons
-    for model in (User, MessageRef, ProcessedUpdate, OutboxItem):
+    assert [label for label, _ in left[0].buttons] == ["Menu"], "only a neutral button is left"
+    for model in (User, MessageRef, OutboxItem):
         assert await h.rows(model, HER) == 0, f"{model.__tablename__} still has rows about her"
 
 

@@ -125,3 +125,113 @@ async def test_healthz_and_quick_exit(client: TestClient[Any, Any]) -> None:
     resp = await client.post("/exit")
     assert resp.status == 204
     assert resp.cookies["hl_sid"].value == ""
+
+
+async def _queue_for_her(runtime: Any, text: str) -> None:
+    from sqlalchemy import select
+
+    async with runtime.db.transaction() as s:
+        user = await s.scalar(select(User).where(User.channel == "web"))
+        assert user is not None
+        runtime.outbox.to_user(s, user, Outgoing(text))
+    runtime.outbox.wake()
+
+
+async def test_messages_carry_increasing_sequence_numbers(client: TestClient[Any, Any]) -> None:
+    await client.get("/")
+    async with client.ws_connect("/ws") as ws:
+        await ws.send_json({"type": "start", "id": "s1"})
+        first = [m for m in await receive_until(ws, "ack") if m["type"] == "message"]
+        await ws.send_json({"type": "message", "id": "u1", "text": "hello"})
+        second = [m for m in await receive_until(ws, "ack") if m["type"] == "message"]
+    seqs = [m["seq"] for m in first + second]
+    assert seqs == sorted(seqs) and len(set(seqs)) == len(seqs)
+
+
+async def test_message_sent_while_her_socket_was_down_arrives_once_on_reconnect(
+    client: TestClient[Any, Any], runtime: Any
+) -> None:
+    await client.get("/")
+    async with client.ws_connect("/ws") as ws:
+        await ws.send_json({"type": "resume", "seq": 0})
+        await ws.send_json({"type": "start", "id": "s1"})
+        shown = [m for m in await receive_until(ws, "ack") if m["type"] == "message"]
+        last = shown[-1]["seq"]
+        await ws.send_json({"type": "seen", "seq": last})
+    # Her network is down: the team's reply is stored for her, not lost.
+    await _queue_for_her(runtime, "Tổ hỗ trợ: chị còn đó không?")
+    await runtime.worker.drain()
+    async with client.ws_connect("/ws") as ws:
+        await ws.send_json({"type": "resume", "seq": last})
+        replayed = await receive_until(ws, "message")
+        assert [m["text"] for m in replayed] == ["Tổ hỗ trợ: chị còn đó không?"]
+        assert replayed[0]["seq"] > last
+        await ws.send_json({"type": "seen", "seq": replayed[0]["seq"]})
+        # Nothing is sent twice on this socket.
+        await ws.send_json({"type": "message", "id": "u9", "text": "vâng"})
+        after = await receive_until(ws, "ack")
+        assert all(m.get("seq", 1 << 60) > replayed[0]["seq"] for m in after if m["type"] == "message")
+    # Acknowledged messages are deleted: a later resume from 0 does not show them again.
+    async with client.ws_connect("/ws") as ws:
+        await ws.send_json({"type": "resume", "seq": 0})
+        await ws.send_json({"type": "message", "id": "u10", "text": "hello"})
+        later = await receive_until(ws, "ack")
+        assert "Tổ hỗ trợ: chị còn đó không?" not in [m.get("text") for m in later]
+
+
+async def test_unacknowledged_replies_are_replayed_after_a_drop(
+    client: TestClient[Any, Any],
+) -> None:
+    """Her socket dropped right after the server answered: the page shows the
+    answer once after the reconnect, even though her resent message is a duplicate."""
+    await client.get("/")
+    async with client.ws_connect("/ws") as ws:
+        await ws.send_json({"type": "resume", "seq": 0})
+        await ws.send_json({"type": "message", "id": "m1", "text": "tôi bị chồng đánh, cứu tôi"})
+        lost = [m for m in await receive_until(ws, "ack") if m["type"] == "message"]
+    # The page never saw those (no "seen"): it resumes from 0 and sends m1 again.
+    async with client.ws_connect("/ws") as ws:
+        await ws.send_json({"type": "resume", "seq": 0})
+        await ws.send_json({"type": "message", "id": "m1", "text": "tôi bị chồng đánh, cứu tôi"})
+        again = [m for m in await receive_until(ws, "ack") if m["type"] == "message"]
+    assert [m["seq"] for m in again] == [m["seq"] for m in lost]
+    assert "113" in again[0]["text"]
+
+
+async def test_quick_exit_drops_what_waits_for_her(
+    client: TestClient[Any, Any], runtime: Any
+) -> None:
+    from sqlalchemy import func, select
+
+    from bot.console.models import WebPending
+
+    await client.get("/")
+    async with client.ws_connect("/ws") as ws:
+        await ws.send_json({"type": "start", "id": "s1"})
+        await receive_until(ws, "ack")
+    async with runtime.db.transaction() as s:
+        assert await s.scalar(select(func.count()).select_from(WebPending))
+    assert (await client.post("/exit")).status == 204
+    async with runtime.db.transaction() as s:
+        assert not await s.scalar(select(func.count()).select_from(WebPending))
+
+
+async def test_embedded_page_gets_a_session_without_cookies(runtime: Any) -> None:
+    add_configured_channels(runtime)
+    server = TestServer(build_app(runtime), host="127.0.0.1")
+    async with TestClient(server) as c:
+        page = await c.get("/?embed=1")
+        assert 'data-embed="1"' in await page.text()
+        assert "frame-ancestors" in page.headers["Content-Security-Policy"]
+        c.session.cookie_jar.clear()
+        async with c.ws_connect("/ws?embed=1") as ws:
+            await ws.send_json({"type": "session"})
+            token = json.loads((await ws.receive()).data)["token"]
+            await ws.send_json({"type": "start", "id": "s1"})
+            assert (await receive_until(ws, "ack"))[0]["type"] == "message"
+        c.session.cookie_jar.clear()
+        async with c.ws_connect("/ws?embed=1") as ws:
+            await ws.send_json({"type": "session", "token": token})
+            await ws.send_json({"type": "start", "id": "s1"})
+            assert [m["type"] for m in await receive_until(ws, "ack")] == ["ack"], "same session"
+        assert (await c.get("/embed.js")).status == 200

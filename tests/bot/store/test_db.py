@@ -9,11 +9,11 @@ from sqlalchemy import func, inspect, select
 from bot.crypto import KeyRing
 from bot.messages import utcnow
 from bot.store.db import Database
-from bot.store.models import ProcessedUpdate, User
-from bot.store.users import first_time, forget, load_user
+from bot.store.models import MessageRef, User
+from bot.store.users import forget, load_user, remember_message_ids, seen_before
 
 SECRET = "s" * 40
-BOT_PATH_TABLES = {"users", "processed_updates", "message_refs", "outbox", "daily_counts", "kv"}
+BOT_PATH_TABLES = {"users", "message_refs", "outbox", "daily_counts", "kv"}
 
 
 async def test_migration_from_empty_creates_every_table(database_url: str) -> None:
@@ -29,17 +29,24 @@ async def test_migration_from_empty_creates_every_table(database_url: str) -> No
         await db.dispose()
 
 
-async def test_dedupe_records_each_platform_id_once(database_url: str) -> None:
+async def test_dedupe_remembers_each_platform_id_once(database_url: str) -> None:
     db = Database(database_url)
     await db.upgrade()
+    ring = KeyRing(SECRET)
     try:
-        now = utcnow()
         async with db.transaction() as s:
-            assert await first_time(s, db, "k1", "m1", now)
+            her, _ = await load_user(s, db, ring, "telegram", "1001", utcnow())
+            assert not seen_before(her, "m1")
         async with db.transaction() as s:
-            assert not await first_time(s, db, "k1", "m1", now)
-            assert await first_time(s, db, "k2", "m1", now), "same id, other person"
-            assert await first_time(s, db, "k1", None, now), "no id: nothing to dedupe"
+            her, _ = await load_user(s, db, ring, "telegram", "1001", utcnow())
+            other, _ = await load_user(s, db, ring, "telegram", "1002", utcnow())
+            assert seen_before(her, "m1"), "a redelivery, seen in a later transaction"
+            assert not seen_before(other, "m1"), "same id, other person"
+            assert not seen_before(her, None) and not seen_before(her, None), "no id: nothing to dedupe"
+            for i in range(200):
+                seen_before(her, f"x{i}")
+            assert len(her.recent_refs) == 64, "only the latest ids are kept"
+            assert seen_before(her, "x199") and not seen_before(her, "m1")
     finally:
         await db.dispose()
 
@@ -75,14 +82,14 @@ async def test_forget_removes_every_row_about_her(database_url: str) -> None:
     try:
         async with db.transaction() as s:
             user, _ = await load_user(s, db, ring, "web", "sid-1", utcnow())
-            await first_time(s, db, user.key, "m1", utcnow())
+            await remember_message_ids(s, user.key, ["5", "6"], utcnow())
             other, _ = await load_user(s, db, ring, "web", "sid-2", utcnow())
         async with db.transaction() as s:
             await forget(s, [user.key])
         async with db.transaction() as s:
             keys = set(await s.scalars(select(User.key)))
             assert keys == {other.key}
-            assert await s.scalar(select(func.count()).select_from(ProcessedUpdate)) == 0
+            assert await s.scalar(select(func.count()).select_from(MessageRef)) == 0
     finally:
         await db.dispose()
 

@@ -2,7 +2,7 @@
 
 Revision ID: 0001
 Revises:
-Create Date: 2026-11-22 07:50:58.385808
+Create Date: 2026-11-22 08:34:30.746400
 """
 
 from __future__ import annotations
@@ -69,18 +69,6 @@ def upgrade() -> None:
         batch_op.create_index(batch_op.f("ix_outbox_ref"), ["ref"], unique=False)
 
     op.create_table(
-        "processed_updates",
-        sa.Column("user_key", sa.String(length=64), nullable=False),
-        sa.Column("message_ref", sa.String(length=32), nullable=False),
-        sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
-        sa.PrimaryKeyConstraint("user_key", "message_ref", name=op.f("pk_processed_updates")),
-    )
-    with op.batch_alter_table("processed_updates", schema=None) as batch_op:
-        batch_op.create_index(
-            batch_op.f("ix_processed_updates_created_at"), ["created_at"], unique=False
-        )
-
-    op.create_table(
         "users",
         sa.Column("key", sa.String(length=64), nullable=False),
         sa.Column("channel", sa.String(length=16), nullable=False),
@@ -88,6 +76,7 @@ def upgrade() -> None:
         sa.Column("language", sa.String(length=5), nullable=False),
         sa.Column("state", sa.JSON(), nullable=False),
         sa.Column("discreet", sa.Boolean(), nullable=True),
+        sa.Column("recent_refs", sa.JSON(), nullable=False),
         sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
         sa.Column("last_seen_at", sa.DateTime(timezone=True), nullable=False),
         sa.PrimaryKeyConstraint("key", name=op.f("pk_users")),
@@ -101,10 +90,6 @@ def downgrade() -> None:
         batch_op.drop_index(batch_op.f("ix_users_last_seen_at"))
 
     op.drop_table("users")
-    with op.batch_alter_table("processed_updates", schema=None) as batch_op:
-        batch_op.drop_index(batch_op.f("ix_processed_updates_created_at"))
-
-    op.drop_table("processed_updates")
     with op.batch_alter_table("outbox", schema=None) as batch_op:
         batch_op.drop_index(batch_op.f("ix_outbox_ref"))
         batch_op.drop_index("ix_outbox_recipient")

@@ -1,0 +1,116 @@
+"""``make bench`` / ``python -m bench [--json] [--quick]``: every speed and memory
+figure the README reports, measured on this machine in one run."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import contextlib
+import io
+import json
+import os
+import platform
+import sys
+import uuid
+from datetime import date
+from typing import Any
+
+from bench import e2e, footprint
+
+PG_ADMIN = "postgresql://postgres@127.0.0.1:5432/test"
+
+
+async def _with_postgres(levels: list[int], turns: int) -> list[dict[str, Any]] | str:
+    try:
+        import asyncpg
+
+        admin = await asyncpg.connect(PG_ADMIN, timeout=3)
+    except Exception as exc:  # no server: say so in the table
+        return f"PostgreSQL not reachable ({type(exc).__name__})"
+    name = "bench_" + uuid.uuid4().hex[:8]
+    await admin.execute(f'CREATE DATABASE "{name}"')
+    try:
+        return await e2e.compare(f"postgresql+asyncpg://postgres@127.0.0.1:5432/{name}", levels, turns)
+    finally:
+        await admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+        await admin.close()
+
+
+async def _sqlite(levels: list[int], turns: int) -> list[dict[str, Any]]:
+    import tempfile
+
+    with tempfile.TemporaryDirectory() as tmp:
+        return await e2e.compare(f"sqlite+aiosqlite:///{tmp}/bench.db", levels, turns)
+
+
+def _nlu() -> dict[str, Any]:
+    from nlu import bench as nlu_bench
+
+    with contextlib.redirect_stdout(io.StringIO()):
+        return nlu_bench.run(json_out=True)
+
+
+async def collect(quick: bool) -> dict[str, Any]:
+    levels = [1, 10, 100] if quick else [1, 10, 100, 1000]
+    turns = 3 if quick else 5
+    result: dict[str, Any] = {
+        "date": date.today().isoformat(),
+        "machine": f"{platform.machine()}, {os.cpu_count()} cores, Python {platform.python_version()}",
+        "nlu": _nlu(),
+        "e2e_sqlite": await _sqlite(levels, turns),
+        "e2e_postgres": await _with_postgres(levels, turns),
+        "cold_start": await footprint.cold_start(),
+        "memory": await footprint.memory_after_users(2_000 if quick else 10_000),
+    }
+    return result
+
+
+def _table(result: dict[str, Any]) -> str:
+    lines = [f"helpline benchmarks — {result['date']} — {result['machine']}", ""]
+    nlu = result["nlu"]["embedded"]
+    lat = nlu["parse_latency"]
+    lines.append("NLU (embedded classifier)")
+    lines.append(f"  parse p50 {lat['p50_ms']} ms, p99 {lat['p99_ms']} ms, {lat['throughput_per_s']} parses/s; training {nlu['train_seconds']} s")
+    ft = result["nlu"]["fasttext"]
+    if ft.get("available"):
+        fl = ft["latency"]
+        lines.append(f"  fastText baseline: p50 {fl['p50_ms']} ms, p99 {fl['p99_ms']} ms, training {ft['train_seconds']} s, held-out accuracy {ft['heldout_accuracy']} (ours {nlu['heldout_accuracy']})")
+    else:
+        lines.append(f"  fastText baseline unavailable: {ft.get('reason')}")
+    for key, label in (("e2e_sqlite", "SQLite"), ("e2e_postgres", "PostgreSQL")):
+        rows = result[key]
+        lines.append("")
+        lines.append(f"End-to-end Telegram turn ({label}); echo bot = bare PTB on the same stand-in")
+        if isinstance(rows, str):
+            lines.append("  " + rows)
+            continue
+        lines.append("  users | ours msg/s  p50    p95    p99 ms | echo msg/s  p50    p99 ms | ratio")
+        for row in rows:
+            o, e = row["ours"], row["echo"]
+            lines.append(
+                f"  {row['users']:>5} | {o['msgs_per_s']:>10} {o['p50_ms']:>6} {o['p95_ms']:>6} {o['p99_ms']:>6} | "
+                f"{e['msgs_per_s']:>10} {e['p50_ms']:>6} {e['p99_ms']:>6} | {row['throughput_ratio']:>5}"
+            )
+    cold, mem = result["cold_start"], result["memory"]
+    lines.append("")
+    lines.append(f"Cold start to ready: median {cold['cold_start_s_median']:.2f} s (max {cold['cold_start_s_max']:.2f} s)")
+    lines.append(f"RSS after {mem['users']} distinct people: {mem['rss_mb_after']} MB (before {mem['rss_mb_before']} MB)")
+    if "relay" in result:
+        r = result["relay"]
+        lines.append(f"Handoff relay through the outbox: user→team p50 {r['user_to_team_p50_ms']} ms p99 {r['user_to_team_p99_ms']} ms; team→user p50 {r['team_to_user_p50_ms']} ms p99 {r['team_to_user_p99_ms']} ms")
+    return "\n".join(lines)
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="bench")
+    parser.add_argument("--json", action="store_true", help="one JSON object for machines")
+    parser.add_argument("--quick", action="store_true", help="smaller loads (a smoke run)")
+    args = parser.parse_args(argv)
+    os.environ.setdefault("HELPLINE_LOG_LEVEL", "WARNING")
+    result = asyncio.run(collect(args.quick))
+    print(json.dumps(result, ensure_ascii=False) if args.json else _table(result))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,385 @@
+"""The Zalo Bot Platform channel (the Telegram-like API, A2).
+
+With ``ZALO_BOT_WEBHOOK_URL`` it sets a webhook with a secret token and serves
+``POST /zalo/bot/webhook``; without, it long-polls ``getUpdates`` in a
+background task. Either way one person's updates are handled in arrival
+order, group chats are ignored, and replies are plain text: the platform
+documents no buttons, so choices are numbered options answered by number or
+label (``zalo_common``).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import hmac
+import logging
+import random
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+
+import aiohttp
+from aiohttp import web
+
+from bot.channels.zalo_common import (
+    MAX_INCOMING_TEXT,
+    InOrder,
+    OptionsStore,
+    add_options_purge,
+    handle_with_retry,
+    numbered,
+    payload_of_text,
+    split_text,
+)
+from bot.channels.zalo_sender import ZaloSender
+from bot.engine import Engine
+from bot.interfaces import DeliveryError
+from bot.messages import Incoming, Outgoing
+from bot.outbox import Outbox
+from bot.store.db import Database
+
+if TYPE_CHECKING:
+    from bot.crypto import KeyRing
+    from bot.runtime import Runtime
+
+log = logging.getLogger(__name__)
+
+CHANNEL = "zalo_bot"
+ROUTE = "/zalo/bot/webhook"
+SECRET_HEADER = "X-Bot-Api-Secret-Token"
+#: ``getUpdates`` answers 408 when the long poll ended without an update (A2).
+NO_UPDATE = 408
+MAX_POLL_BACKOFF = 60.0
+
+MEDIA_EVENTS = {
+    "message.image.received": "photo",
+    "message.sticker.received": "sticker",
+    "message.unsupported.received": "other",
+}
+TEXT_EVENT = "message.text.received"
+
+
+class ZaloBotError(Exception):
+    """``{ok: false, error_code, description}``, or an HTTP answer without JSON."""
+
+    def __init__(self, code: int, description: str) -> None:
+        super().__init__(f"{code} {description}")
+        self.code = code
+        self.description = description
+
+
+class BadUpdate(ValueError):
+    """The body is not an update we can read (answered 400)."""
+
+
+class ZaloBotClient:
+    """``POST {base}{token}/{method}`` with a JSON body; the token is in the
+    URL, so URLs are never logged."""
+
+    def __init__(
+        self, token: str, base_url: str, *, http: aiohttp.ClientSession | None = None
+    ) -> None:
+        self._prefix = f"{base_url}{token}/"
+        self._http = http
+        self._own_http = http is None
+
+    def _session(self) -> aiohttp.ClientSession:
+        if self._http is None or self._http.closed:
+            self._http = aiohttp.ClientSession()
+            self._own_http = True
+        return self._http
+
+    async def close(self) -> None:
+        if self._own_http and self._http is not None:
+            await self._http.close()
+        self._http = None
+
+    async def call(
+        self, method: str, body: dict[str, Any] | None = None, *, seconds: float = 15.0
+    ) -> Any:
+        async with self._session().post(
+            self._prefix + method,
+            json=body or {},
+            timeout=aiohttp.ClientTimeout(total=seconds),
+        ) as resp:
+            try:
+                answer = await resp.json(content_type=None)
+            except ValueError:
+                answer = None
+            status = resp.status
+        if not isinstance(answer, dict):
+            raise ZaloBotError(status, f"http {status}")
+        if not answer.get("ok"):
+            code = answer.get("error_code")
+            return_code = code if isinstance(code, int) else status
+            raise ZaloBotError(return_code, str(answer.get("description") or "")[:100])
+        return answer.get("result")
+
+
+@dataclass(frozen=True, slots=True)
+class BotUpdate:
+    address: str
+    message_id: str | None
+    text: str | None = None
+    attachment: str | None = None
+
+
+def _id(value: Any) -> str | None:
+    if isinstance(value, (str, int)) and not isinstance(value, bool) and str(value).strip():
+        return str(value).strip()[:64]
+    return None
+
+
+def unwrap(data: Any) -> Any:
+    """Webhook bodies come flat or wrapped in ``{ok, result}`` (A2 ❓): accept both."""
+    if isinstance(data, dict) and "result" in data and "message" not in data:
+        return data["result"]
+    return data
+
+
+def parse_update(data: Any) -> BotUpdate | None:
+    """An update → what she did; None for group chats, bots and events the
+    bot does not answer."""
+    if not isinstance(data, dict):
+        raise BadUpdate("not an object")
+    message = data.get("message")
+    if not isinstance(message, dict):
+        raise BadUpdate("no message")
+    name = data.get("event_name")
+    chat = message.get("chat")
+    if not isinstance(chat, dict):
+        raise BadUpdate("no chat")
+    if str(chat.get("chat_type") or "").upper() == "GROUP":
+        log.debug("zalo_bot: group message ignored")
+        return None
+    sender = message.get("from")
+    if isinstance(sender, dict) and sender.get("is_bot") is True:
+        return None
+    address = _id(chat.get("id"))
+    if address is None:
+        raise BadUpdate("no chat id")
+    message_id = _id(message.get("message_id"))
+    if name in MEDIA_EVENTS:
+        return BotUpdate(address, message_id, attachment=MEDIA_EVENTS[str(name)])
+    if name == TEXT_EVENT or (name is None and isinstance(message.get("text"), str)):
+        text = message.get("text")
+        if not isinstance(text, str):
+            raise BadUpdate("no text")
+        if not text.strip():
+            return None
+        return BotUpdate(address, message_id, text=text[:MAX_INCOMING_TEXT])
+    log.debug("zalo_bot: event %s ignored", str(name)[:40])
+    return None
+
+
+class ZaloBotSender(ZaloSender):
+    """Text only (``sendMessage``); buttons always become numbered options."""
+
+    channel = CHANNEL
+
+    def __init__(
+        self, client: ZaloBotClient, db: Database, outbox: Outbox, options: OptionsStore
+    ) -> None:
+        super().__init__(db, outbox, options)
+        self.client = client
+
+    async def _deliver(self, address: str, message: Outgoing) -> tuple[list[str], bool]:
+        text = message.text
+        if message.buttons:
+            options = numbered(message.buttons)
+            text = f"{text}\n\n{options}" if text.strip() else options
+        ids: list[str] = []
+        for piece in split_text(text):
+            try:
+                result = await self.client.call("sendMessage", {"chat_id": address, "text": piece})
+            except ZaloBotError as exc:
+                raise _delivery_error(exc) from None
+            except (aiohttp.ClientError, TimeoutError) as exc:
+                raise DeliveryError(f"zalo_bot: {type(exc).__name__}") from None
+            if isinstance(result, dict) and _id(result.get("message_id")):
+                ids.append(str(result["message_id"]))
+        return ids, bool(message.buttons)
+
+
+def _delivery_error(exc: ZaloBotError) -> DeliveryError:
+    reason = f"zalo_bot: error {exc.code}"
+    if exc.code == 429:
+        return DeliveryError(reason, retry_after=30.0)
+    if exc.code in (400, 403):  # bad chat or text, or she blocked the bot
+        return DeliveryError(reason, permanent=True)
+    if exc.code in (401, 404):
+        log.error("zalo_bot: the bot token is refused (check ZALO_BOT_TOKEN)")
+        return DeliveryError(reason, retry_after=300.0)
+    return DeliveryError(reason)
+
+
+def webhook_secret(keyring: KeyRing) -> str:
+    """The ``secret_token`` for ``setWebhook`` when ``ZALO_BOT_WEBHOOK_SECRET`` is
+    not set: derived from ``HELPLINE_SECRET_KEY``, so it is unguessable and the
+    same in every process behind a load balancer (a random one per process would
+    make all but the last process refuse Zalo's calls)."""
+    return keyring.digest("zalo-bot-webhook-secret")[:48]
+
+
+class ZaloBotChannel:
+    name = CHANNEL
+
+    def __init__(
+        self,
+        engine: Engine,
+        sender: ZaloBotSender,
+        options: OptionsStore,
+        *,
+        webhook_url: str | None,
+        secret_token: str,
+        poll_timeout: int = 30,
+    ) -> None:
+        self.engine = engine
+        self._sender = sender
+        self.client = sender.client
+        self.options = options
+        self.webhook_url = webhook_url
+        self.secret_token = secret_token
+        self.poll_timeout = poll_timeout
+        self.work = InOrder()
+        self._poller: asyncio.Task[None] | None = None
+
+    @classmethod
+    def from_runtime(cls, runtime: Runtime) -> ZaloBotChannel:
+        s = runtime.settings
+        assert s.zalo_bot_token
+        client = ZaloBotClient(s.zalo_bot_token, s.zalo_bot_api_base_url)
+        options = OptionsStore(runtime.db, runtime.keyring, CHANNEL)
+        sender = ZaloBotSender(client, runtime.db, runtime.outbox, options)
+        add_options_purge(runtime)
+        return cls(
+            runtime.engine,
+            sender,
+            options,
+            webhook_url=s.zalo_bot_webhook_url,
+            secret_token=s.zalo_bot_webhook_secret or webhook_secret(runtime.keyring),
+            poll_timeout=s.zalo_bot_poll_timeout,
+        )
+
+    @property
+    def sender(self) -> ZaloBotSender:
+        return self._sender
+
+    @property
+    def mode(self) -> str:
+        return "webhook" if self.webhook_url else "polling"
+
+    def add_routes(self, app: web.Application) -> None:
+        if self.webhook_url:
+            app.router.add_post(ROUTE, self.webhook)
+
+    async def start(self) -> None:
+        """Check the token, then set the webhook or start polling. Zalo being
+        unreachable is logged, not fatal: the web chat and other channels go on."""
+        try:
+            await self.client.call("getMe")
+        except (ZaloBotError, aiohttp.ClientError, TimeoutError) as exc:
+            log.error("zalo_bot: getMe failed (%s)", _why(exc))
+        if self.webhook_url:
+            try:
+                await self.client.call(
+                    "setWebhook", {"url": self.webhook_url, "secret_token": self.secret_token}
+                )
+                log.info("zalo_bot: webhook set")
+            except (ZaloBotError, aiohttp.ClientError, TimeoutError) as exc:
+                log.error("zalo_bot: setWebhook failed (%s)", _why(exc))
+            return
+        with contextlib.suppress(ZaloBotError, aiohttp.ClientError, TimeoutError):
+            await self.client.call("deleteWebhook")  # polling and a webhook exclude each other
+        self._poller = asyncio.create_task(self._poll(), name="zalo_bot")
+        log.info("zalo_bot: polling")
+
+    async def stop(self) -> None:
+        poller, self._poller = self._poller, None
+        if poller is not None:
+            poller.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await poller
+        await self.work.drain()
+        self.work.cancel()
+        await self.client.close()
+
+    async def _poll(self) -> None:
+        """One update per call, no offset (A2); 408 means none came. Errors back
+        off exponentially (with jitter) up to a minute."""
+        delay = 1.0
+        while True:
+            try:
+                result = await self.client.call(
+                    "getUpdates",
+                    {"timeout": str(self.poll_timeout)},
+                    seconds=self.poll_timeout + 10,
+                )
+            except ZaloBotError as exc:
+                if exc.code == NO_UPDATE:
+                    delay = 1.0
+                    continue
+                await self._pause(f"error {exc.code}", delay)
+                delay = min(delay * 2, MAX_POLL_BACKOFF)
+                continue
+            except (aiohttp.ClientError, TimeoutError) as exc:
+                await self._pause(type(exc).__name__, delay)
+                delay = min(delay * 2, MAX_POLL_BACKOFF)
+                continue
+            delay = 1.0
+            for update in result if isinstance(result, list) else [result]:
+                try:
+                    parsed = parse_update(update)
+                except BadUpdate:
+                    log.info("zalo_bot: unreadable update skipped")
+                    continue
+                if parsed is not None:
+                    self._submit(parsed)
+
+    async def _pause(self, why: str, delay: float) -> None:
+        wait = delay * (0.75 + random.random() / 2)
+        log.warning("zalo_bot: getUpdates failed (%s); retry in %.1fs", why, wait)
+        await asyncio.sleep(wait)
+
+    async def webhook(self, request: web.Request) -> web.Response:
+        given = request.headers.get(SECRET_HEADER, "")
+        if not hmac.compare_digest(given.encode(), self.secret_token.encode()):
+            log.info("zalo_bot: webhook call with a wrong secret refused")
+            return web.Response(status=403)
+        try:
+            parsed = parse_update(unwrap(await request.json()))
+        except (ValueError, UnicodeDecodeError):
+            return web.Response(status=400)
+        if parsed is not None:
+            self._submit(parsed)
+        return web.Response(status=200)
+
+    def _submit(self, update: BotUpdate) -> None:
+        self.work.submit(update.address, lambda: self._handle(update))
+
+    async def _handle(self, update: BotUpdate) -> None:
+        incoming = await self.translate(update)
+        replies = await handle_with_retry(self.engine, incoming)
+        if replies is not None:
+            await self._sender.reply(update.address, replies)
+
+    async def translate(self, update: BotUpdate) -> Incoming:
+        """A number or a label answers the options last shown; ``/start`` and
+        our payloads typed out are commands; anything else is her text."""
+        base = Incoming(channel=CHANNEL, address=update.address, message_id=update.message_id)
+        if update.attachment is not None:
+            base.attachment = update.attachment
+            return base
+        assert update.text is not None
+        payload = payload_of_text(update.text) or await self.options.resolve(
+            update.address, update.text
+        )
+        if payload is not None:
+            base.payload = payload
+        else:
+            base.text = update.text
+        return base
+
+
+def _why(exc: BaseException) -> str:
+    return f"error {exc.code}" if isinstance(exc, ZaloBotError) else type(exc).__name__

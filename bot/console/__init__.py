@@ -1,0 +1,1 @@
+"""The team console at /team: login, queue, take, chat, notes, statistics."""

@@ -1,0 +1,224 @@
+"""The console's view of the handoff service: a team member's queue, her own
+chats, a transcript, and the actions (take, reply, release, end, note).
+
+Every action goes through the same code as the Telegram side
+(``handoff.team_side``), so a Take in the console and a Take on a Telegram
+card race on the same conditional update: one wins, the other is told.
+
+A console login is a member's ``console_id`` in the teams file; the member is
+the identity ``("console", login)``. Members see only requests of their own
+teams, and a transcript only of the chats they hold.
+"""
+
+from __future__ import annotations
+
+import uuid
+from dataclasses import dataclass
+from typing import Any
+
+from sqlalchemy import or_, select
+
+from bot.messages import Incoming, utcnow
+
+CONSOLE = "console"
+
+
+class NotAllowed(Exception):
+    """Not a request of her teams, or not her chat."""
+
+
+@dataclass(frozen=True, slots=True)
+class Result:
+    ok: bool
+    message: str = ""
+
+
+class Desk:
+    def __init__(self, handoff: Any, stats: Any = None) -> None:
+        self.h = handoff
+        self.stats = stats
+
+    @property
+    def config(self) -> Any:
+        return self.h.config
+
+    def me(self, login: str) -> tuple[str, str]:
+        return (CONSOLE, login)
+
+    def teams(self, login: str) -> list[tuple[Any, Any]]:
+        """(team, member) pairs of this login."""
+        return list(self.config.teams_of(self.me(login)))
+
+    def team_ids(self, login: str) -> list[str]:
+        return [team.id for team, _member in self.teams(login)]
+
+    def member_keys(self, login: str) -> list[str]:
+        return list(self.h.team_side._member_keys(self.me(login)))
+
+    def logins_for_address(self, address: str) -> set[str]:
+        """Console logins to notify for an outbox row on the console channel: the
+        member herself, or every console member of a team whose queue it is."""
+        team = self.config.is_group((CONSOLE, address))
+        if team is None:
+            return {address}
+        return {ident for m in team.members for ch, ident in m.identities() if ch == CONSOLE}
+
+    # ---- reading -------------------------------------------------------------
+
+    async def state(self, login: str) -> dict[str, Any]:
+        from handoff.models import ACTIVE, QUEUED, HandoffRequest
+
+        from handoff import store  # type: ignore[attr-defined]  # until handoff/ lands
+
+        team_ids = self.team_ids(login)
+        keys = self.member_keys(login)
+        now = utcnow()
+        async with self.h.db.transaction() as session:
+            queued = (
+                await session.scalars(
+                    select(HandoffRequest)
+                    .where(
+                        HandoffRequest.status == QUEUED,
+                        or_(
+                            HandoffRequest.team_id.in_(team_ids),
+                            HandoffRequest.original_team_id.in_(team_ids),
+                        ),
+                    )
+                    .order_by(HandoffRequest.queued_at)
+                    .limit(200)
+                )
+            ).all()
+            mine = await store.member_requests(session, keys) if keys else []
+            mine = [r for r in mine if r.status == ACTIVE]
+
+        def row(r: Any) -> dict[str, Any]:
+            area, topic = store.open_details(self.h.keyring, r)
+            return {
+                "id": r.id,
+                "alias": f"#{r.alias}",
+                "area": area,
+                "language": r.language,
+                "topic": topic or "",
+                "team": r.team_id,
+                "waiting_seconds": max(0, int((now - r.queued_at).total_seconds())),
+            }
+
+        return {
+            "login": login,
+            "teams": [{"id": t.id, "name": t.name, "alias": m.alias} for t, m in self.teams(login)],
+            "queue": [row(r) for r in queued],
+            "mine": [row(r) for r in mine],
+        }
+
+    async def _request(self, session: Any, login: str, request_id: int) -> Any:
+        from handoff.models import HandoffRequest
+
+        request = await session.get(HandoffRequest, request_id)
+        if request is None:
+            raise NotAllowed()
+        team_ids = self.team_ids(login)
+        if request.team_id not in team_ids and request.original_team_id not in team_ids:
+            raise NotAllowed()
+        return request
+
+    async def _mine(self, session: Any, login: str, request_id: int) -> Any:
+        request = await self._request(session, login, request_id)
+        if request.member_key is None or request.member_key not in self.member_keys(login):
+            raise NotAllowed()
+        return request
+
+    async def chat(self, login: str, request_id: int) -> dict[str, Any]:
+        """Her chat with this member: the transcript and the team's private notes."""
+        from handoff.models import HandoffMessage
+
+        from handoff import store  # type: ignore[attr-defined]  # until handoff/ lands
+
+        async with self.h.db.transaction() as session:
+            request = await self._request(session, login, request_id)
+            area, topic = store.open_details(self.h.keyring, request)
+            held = request.member_key is not None and request.member_key in self.member_keys(login)
+            info: dict[str, Any] = {
+                "id": request.id,
+                "alias": f"#{request.alias}",
+                "status": request.status,
+                "close_reason": request.close_reason,
+                "area": area,
+                "language": request.language,
+                "topic": topic or "",
+                "mine": held,
+                "messages": [],
+                "notes": [],
+            }
+            if not held:
+                return info  # a queued request shows its card, never her words
+            rows = (
+                await session.scalars(
+                    select(HandoffMessage)
+                    .where(HandoffMessage.request_id == request.id)
+                    .order_by(HandoffMessage.id)
+                )
+            ).all()
+        for r in rows:
+            item = {
+                "id": r.id,
+                "kind": r.kind,
+                "text": self.h.keyring.open(r.body_enc),
+                "at": r.created_at.isoformat(),
+            }
+            (info["notes"] if r.kind == "note" else info["messages"]).append(item)
+        return info
+
+    # ---- actions ----------------------------------------------------------------
+
+    async def take(self, login: str, request_id: int) -> Result:
+        from handoff.models import ACTIVE
+
+        incoming = Incoming(
+            channel=CONSOLE,
+            address=login,
+            message_id=f"console-take-{uuid.uuid4().hex}",
+            payload=f"ho:take:{request_id}",
+        )
+        async with self.h.db.transaction() as session:
+            await self._request(session, login, request_id)
+            answer = await self.h.team_side.take(session, request_id, self.me(login), incoming)
+            request = await self._request(session, login, request_id)
+            won = request.status == ACTIVE and request.member_key in self.member_keys(login)
+        self.h.outbox.wake()
+        text = answer[0].text if answer else ""
+        return Result(won, text)
+
+    async def reply(self, login: str, request_id: int, text: str) -> Result:
+        text = text.strip()[:4000]
+        if not text:
+            return Result(False, "")
+        async with self.h.db.transaction() as session:
+            request = await self._mine(session, login, request_id)
+            answer = await self.h.relay.from_member(session, request, text, None)
+        self.h.outbox.wake()
+        return Result(True, answer[0].text if answer else "")
+
+    async def release(self, login: str, request_id: int) -> Result:
+        async with self.h.db.transaction() as session:
+            request = await self._mine(session, login, request_id)
+            ok = await self.h.team_side.release(session, request, reason="member")
+        self.h.outbox.wake()
+        return Result(bool(ok))
+
+    async def end(self, login: str, request_id: int) -> Result:
+        async with self.h.db.transaction() as session:
+            request = await self._mine(session, login, request_id)
+            member = self.h.team_side._member_for(request, self.me(login))
+            ok = await self.h.close(session, request, "member", by_member=member)
+        self.h.outbox.wake()
+        return Result(bool(ok))
+
+    async def note(self, login: str, request_id: int, text: str) -> Result:
+        """A private team note, sealed in the transcript (purged with it)."""
+        text = text.strip()[:4000]
+        if not text:
+            return Result(False)
+        async with self.h.db.transaction() as session:
+            request = await self._mine(session, login, request_id)
+            self.h.relay.keep(session, request, "note", text)
+        return Result(True)

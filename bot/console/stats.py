@@ -1,0 +1,227 @@
+"""Programme statistics from ``daily_counts``: counts only, never a person.
+
+Small counts (1–4) are shown as ``"< 5"`` everywhere (page and JSON) so that
+a single person cannot be picked out of a small commune's numbers; shares are
+left out when either side of the fraction is small.
+
+Metrics read here (written through :class:`bot.stats.Stats`):
+
+- ``conversations`` by channel, ``turns`` by channel, ``intent`` by intent;
+- ``handoff_requested`` / ``handoff_claimed`` / ``out_of_hours`` by team id;
+- ``claim_seconds`` by ``"<team>|<bucket>"`` where the bucket is the upper
+  bound in seconds of :data:`CLAIM_BUCKETS` (or ``"more"``).
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from datetime import date, timedelta
+from html import escape
+from typing import Any
+
+from sqlalchemy import select
+
+from bot.messages import utcnow
+from bot.stats import LOCAL_TZ, Stats
+from bot.store.db import Database
+from bot.store.models import DailyCount
+
+SMALL = 5
+SMALL_TEXT = "< 5"
+CLAIM_BUCKETS = (60, 300, 900, 1800, 3600, 4 * 3600, 24 * 3600)
+
+Count = int | str
+
+
+def mask(n: int) -> Count:
+    """1–4 become "< 5"; 0 and 5+ are shown as they are."""
+    return SMALL_TEXT if 0 < n < SMALL else n
+
+
+def share(part: int, whole: int) -> float | None:
+    if whole <= 0 or 0 < part < SMALL or whole < SMALL:
+        return None
+    return round(part / whole, 3)
+
+
+def claim_bucket(seconds: float) -> str:
+    for bound in CLAIM_BUCKETS:
+        if seconds <= bound:
+            return str(bound)
+    return "more"
+
+
+def record_claim(stats: Stats, team_id: str, seconds: float) -> None:
+    """For whoever performs a claim (Telegram button or console Take)."""
+    stats.count("handoff_claimed", team_id)
+    stats.count("claim_seconds", f"{team_id}|{claim_bucket(seconds)}")
+
+
+def _median_bucket(buckets: dict[str, int]) -> int | str | None:
+    """The bucket holding the median time to claim (its upper bound, seconds)."""
+    total = sum(buckets.values())
+    if total < SMALL:
+        return None
+    seen = 0
+    for key in [*(str(b) for b in CLAIM_BUCKETS), "more"]:
+        seen += buckets.get(key, 0)
+        if seen * 2 >= total:
+            return int(key) if key != "more" else "more"
+    return None
+
+
+def local_today() -> date:
+    return utcnow().astimezone(LOCAL_TZ).date()
+
+
+async def compute(db: Database, days: int = 30, *, until: date | None = None) -> dict[str, Any]:
+    end = until or local_today()
+    start = end - timedelta(days=days - 1)
+    async with db.transaction() as session:
+        rows = (
+            await session.execute(
+                select(DailyCount.day, DailyCount.metric, DailyCount.label, DailyCount.count).where(
+                    DailyCount.day >= start.isoformat(), DailyCount.day <= end.isoformat()
+                )
+            )
+        ).all()
+    per_day: dict[str, int] = defaultdict(int)
+    by_channel: dict[str, int] = defaultdict(int)
+    intents: dict[str, int] = defaultdict(int)
+    team: dict[str, dict[str, int]] = defaultdict(lambda: defaultdict(int))
+    claim: dict[str, dict[str, int]] = defaultdict(lambda: defaultdict(int))
+    all_claims: dict[str, int] = defaultdict(int)
+    for day, metric, label, n in rows:
+        if metric == "conversations":
+            per_day[day] += n
+            by_channel[label or "?"] += n
+        elif metric == "intent":
+            intents[label or "?"] += n
+        elif metric in ("handoff_requested", "handoff_claimed", "out_of_hours"):
+            team[label or "?"][metric] += n
+        elif metric == "claim_seconds" and "|" in label:
+            team_id, bucket = label.rsplit("|", 1)
+            claim[team_id][bucket] += n
+            all_claims[bucket] += n
+    requested = sum(t["handoff_requested"] for t in team.values())
+    claimed = sum(t["handoff_claimed"] for t in team.values())
+    ooh = sum(t["out_of_hours"] for t in team.values())
+    teams_out = {}
+    for team_id in sorted(set(team) | set(claim)):
+        t = team[team_id]
+        teams_out[team_id] = {
+            "requested": mask(t["handoff_requested"]),
+            "claimed": mask(t["handoff_claimed"]),
+            "median_seconds_to_claim": _median_bucket(claim[team_id]),
+            "out_of_hours": mask(t["out_of_hours"]),
+            "out_of_hours_share": share(t["out_of_hours"], t["handoff_requested"]),
+        }
+    days_list = [(start + timedelta(days=i)).isoformat() for i in range(days)]
+    return {
+        "from": start.isoformat(),
+        "to": end.isoformat(),
+        "days": days,
+        "small_counts": f"counts from 1 to {SMALL - 1} are shown as '{SMALL_TEXT}'",
+        "conversations": {
+            "total": mask(sum(per_day.values())),
+            "per_day": [{"day": d, "count": mask(per_day.get(d, 0))} for d in days_list],
+            "by_channel": {k: mask(v) for k, v in sorted(by_channel.items())},
+        },
+        "intents": {
+            k: mask(v) for k, v in sorted(intents.items(), key=lambda kv: (-kv[1], kv[0]))
+        },
+        "handoffs": {
+            "requested": mask(requested),
+            "claimed": mask(claimed),
+            "median_seconds_to_claim": _median_bucket(all_claims),
+            "out_of_hours": mask(ooh),
+            "out_of_hours_share": share(ooh, requested),
+            "per_team": teams_out,
+        },
+    }
+
+
+# --- server-rendered SVG charts ------------------------------------------------
+
+BAR = "#1f5fbf"
+SMALL_BAR = "#9db7e0"
+
+
+def _value(count: Count) -> float:
+    """Chart height for a count; a masked count is drawn at 2.5 with a label."""
+    return 2.5 if isinstance(count, str) else float(count)
+
+
+def bar_chart(title: str, points: list[tuple[str, Count]], *, width: int = 640) -> str:
+    """Vertical bars (e.g. conversations per day). Returns an inline <svg>."""
+    height, pad_l, pad_b, pad_t = 200, 36, 36, 12
+    n = max(1, len(points))
+    top = max([_value(c) for _, c in points] + [5.0])
+    inner_w, inner_h = width - pad_l - 8, height - pad_b - pad_t
+    step = inner_w / n
+    parts = [
+        f'<svg class="chart" role="img" viewBox="0 0 {width} {height}" '
+        f'preserveAspectRatio="xMidYMid meet" aria-label="{escape(title)}">',
+        f"<title>{escape(title)}</title>",
+        f'<line x1="{pad_l}" y1="{pad_t + inner_h}" x2="{width - 8}" y2="{pad_t + inner_h}" stroke="#888"/>',
+        f'<text x="{pad_l - 4}" y="{pad_t + 8}" text-anchor="end" font-size="11">{int(top)}</text>',
+        f'<text x="{pad_l - 4}" y="{pad_t + inner_h}" text-anchor="end" font-size="11">0</text>',
+    ]
+    label_every = max(1, n // 8)
+    for i, (label, count) in enumerate(points):
+        h = inner_h * _value(count) / top
+        x = pad_l + i * step + step * 0.15
+        y = pad_t + inner_h - h
+        fill = SMALL_BAR if isinstance(count, str) else BAR
+        parts.append(
+            f'<rect x="{x:.1f}" y="{y:.1f}" width="{step * 0.7:.1f}" height="{h:.1f}" fill="{fill}">'
+            f"<title>{escape(label)}: {escape(str(count))}</title></rect>"
+        )
+        if i % label_every == 0:
+            parts.append(
+                f'<text x="{x + step * 0.35:.1f}" y="{height - pad_b + 14}" text-anchor="middle" '
+                f'font-size="10">{escape(label[5:] if len(label) == 10 else label)}</text>'
+            )
+    parts.append("</svg>")
+    return "".join(parts)
+
+
+def hbar_chart(title: str, rows: list[tuple[str, Count]], *, width: int = 640) -> str:
+    """Horizontal bars with labels (e.g. intents, handoffs per team)."""
+    row_h, label_w = 22, 170
+    height = max(1, len(rows)) * row_h + 8
+    top = max([_value(c) for _, c in rows] + [5.0])
+    inner_w = width - label_w - 60
+    parts = [
+        f'<svg class="chart" role="img" viewBox="0 0 {width} {height}" '
+        f'preserveAspectRatio="xMidYMid meet" aria-label="{escape(title)}">',
+        f"<title>{escape(title)}</title>",
+    ]
+    for i, (label, count) in enumerate(rows):
+        y = 4 + i * row_h
+        w = max(1.0, inner_w * _value(count) / top) if _value(count) else 0.0
+        fill = SMALL_BAR if isinstance(count, str) else BAR
+        parts.append(
+            f'<text x="{label_w - 6}" y="{y + 15}" text-anchor="end" font-size="12">'
+            f"{escape(label[:26])}</text>"
+            f'<rect x="{label_w}" y="{y + 3}" width="{w:.1f}" height="{row_h - 6}" fill="{fill}"/>'
+            f'<text x="{label_w + w + 4:.1f}" y="{y + 15}" font-size="12">{escape(str(count))}</text>'
+        )
+    parts.append("</svg>")
+    return "".join(parts)
+
+
+def charts(numbers: dict[str, Any], labels: dict[str, str]) -> dict[str, str]:
+    conv = numbers["conversations"]
+    hand = numbers["handoffs"]
+    team_rows: list[tuple[str, Count]] = []
+    for team_id, t in hand["per_team"].items():
+        team_rows.append((f"{team_id} · {labels['requested']}", t["requested"]))
+        team_rows.append((f"{team_id} · {labels['claimed']}", t["claimed"]))
+    return {
+        "conversations": bar_chart(
+            labels["conversations"], [(p["day"], p["count"]) for p in conv["per_day"]]
+        ),
+        "intents": hbar_chart(labels["intents"], list(numbers["intents"].items())[:15]),
+        "handoffs": hbar_chart(labels["handoffs"], team_rows),
+    }

@@ -1,0 +1,367 @@
+"""The team console at ``/team``: login, queue, take, chat, notes, statistics.
+
+It is also the "console" channel of the outbox: request cards for a console
+team queue and messages for a console member arrive here as outbox rows; the
+console does not render them from the row but tells the member's open pages
+that something changed, and the pages read the state (queue, transcript) from
+the database. So nothing is lost when no page is open, and a page that was
+offline catches up on its next read.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import secrets
+import uuid
+from collections.abc import Awaitable, Callable
+from importlib.resources import files
+from typing import Any
+
+from aiohttp import WSMsgType, web
+
+from bot.console import auth, pages
+from bot.console.desk import CONSOLE, Desk, NotAllowed, Result
+from bot.console.stats import charts, compute
+from bot.messages import Outgoing
+
+log = logging.getLogger(__name__)
+
+COOKIE = "hl_team"
+PRE_COOKIE = "hl_team_pre"
+LANG_COOKIE = "hl_team_lang"
+ASSETS = ("console.js", "console.css")
+DEMO_LOGIN = "demo"
+
+Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
+
+
+class ConsoleSender:
+    channel = CONSOLE
+
+    def __init__(self, console: ConsoleChannel) -> None:
+        self.console = console
+
+    async def send(self, address: str, message: Outgoing) -> list[str]:
+        self.console.notify(address)
+        return [f"c{uuid.uuid4().hex[:16]}"]
+
+
+class ConsoleChannel:
+    name = CONSOLE
+
+    def __init__(self, runtime: Any) -> None:
+        self.runtime = runtime
+        self.db = runtime.db
+        self.settings = runtime.settings
+        handoff = runtime.engine.handoff
+        self.desk: Desk | None = (
+            Desk(handoff, runtime.engine.stats)
+            if handoff is not None and hasattr(handoff, "team_side")
+            else None
+        )
+        self.sender = ConsoleSender(self)
+        self.sockets: dict[str, set[web.WebSocketResponse]] = {}
+        static = files("bot") / "web" / "console"
+        self._assets = {name: (static / name).read_bytes() for name in ASSETS}
+        self.demo_password: str | None = None
+
+    # ---- channel ---------------------------------------------------------------
+
+    def add_routes(self, app: web.Application) -> None:
+        r = app.router
+        r.add_get("/team", self.home)
+        r.add_get("/team/", self.home)
+        r.add_get("/team/login", self.login_form)
+        r.add_post("/team/login", self.login)
+        r.add_post("/team/logout", self.logout)
+        r.add_get("/team/lang/{lang}", self.set_lang)
+        r.add_get("/team/stats", self.stats)
+        r.add_get("/team/static/{name}", self.asset)
+        r.add_get("/team/ws", self.websocket)
+        r.add_get("/team/api/state", self.api_state)
+        r.add_get("/team/api/requests/{id}", self.api_chat)
+        r.add_post("/team/api/requests/{id}/{action}", self.api_action)
+
+    async def start(self) -> None:
+        await self.ensure_demo_account()
+
+    async def stop(self) -> None:
+        for sockets in list(self.sockets.values()):
+            for ws in list(sockets):
+                with contextlib.suppress(Exception):
+                    await ws.close()
+
+    def is_demo(self) -> bool:
+        if self.desk is None or self.settings.teams_file is not None:
+            return False
+        from handoff.teams import DEMO_TEAM_ID
+
+        team = self.desk.config.team(DEMO_TEAM_ID)
+        return team is not None and team.member_by_identity((CONSOLE, DEMO_LOGIN)) is not None
+
+    async def ensure_demo_account(self) -> str | None:
+        """Local mode: the demo member's login, printed at start so a newcomer
+        can walk through a whole handoff."""
+        if not self.is_demo():
+            return None
+        password = self.settings.demo_password or secrets.token_urlsafe(9)
+        await auth.set_password(self.db, DEMO_LOGIN, password, check=False)
+        self.demo_password = password
+        host, port = self.settings.http_host, self.settings.http_port
+        print(
+            f"Team console: http://{host}:{port}/team  login: {DEMO_LOGIN}  password: {password}"
+            + ("" if self.settings.demo_password else "  (set HELPLINE_DEMO_PASSWORD to choose it)"),
+            flush=True,
+        )
+        return password
+
+    def notify(self, address: str) -> None:
+        logins = self.desk.logins_for_address(address) if self.desk else {address}
+        for login in logins:
+            for ws in list(self.sockets.get(login, set())):
+                if not ws.closed:
+                    task = asyncio.ensure_future(ws.send_json({"type": "changed"}))
+                    task.add_done_callback(_ignore_errors)
+
+    def notify_all(self) -> None:
+        for login in list(self.sockets):
+            self.notify(login)
+
+    # ---- helpers -----------------------------------------------------------------
+
+    def _lang(self, request: web.Request) -> str:
+        return "en" if request.cookies.get(LANG_COOKIE) == "en" else "vi"
+
+    async def _session(self, request: web.Request) -> auth.SessionInfo | None:
+        return await auth.load_session(self.db, request.cookies.get(COOKIE))
+
+    def _same_origin(self, request: web.Request) -> bool:
+        origin = request.headers.get("Origin")
+        if origin is None or origin == "null":
+            return origin is None
+        return origin.split("://", 1)[-1] == request.host
+
+    async def _check_post(self, request: web.Request, info: auth.SessionInfo) -> dict[str, str]:
+        """CSRF: the session's token in the X-CSRF-Token header or a ``csrf``
+        form field, and a same-origin Origin header when the browser sends one."""
+        form: dict[str, str] = {}
+        given = request.headers.get("X-CSRF-Token")
+        if request.content_type in ("application/x-www-form-urlencoded", "multipart/form-data"):
+            form = {k: str(v) for k, v in (await request.post()).items()}
+            given = given or form.get("csrf")
+        elif request.content_type == "application/json" and request.can_read_body:
+            with contextlib.suppress(Exception):
+                data = await request.json()
+                if isinstance(data, dict):
+                    form = {k: str(v) for k, v in data.items() if isinstance(v, str | int)}
+        if not self._same_origin(request) or not auth.same_token(info.csrf, given):
+            raise web.HTTPForbidden(text="CSRF check failed")
+        return form
+
+    def _html(self, body: str, status: int = 200) -> web.Response:
+        response = web.Response(text=body, status=status, content_type="text/html", charset="utf-8")
+        _headers(response)
+        return response
+
+    def _cookie(self, response: web.StreamResponse, request: web.Request, name: str, value: str) -> None:
+        response.set_cookie(
+            name,
+            value,
+            httponly=True,
+            samesite="Strict",
+            path="/team",
+            secure=request.secure,
+        )
+
+    # ---- pages ----------------------------------------------------------------------
+
+    async def home(self, request: web.Request) -> web.StreamResponse:
+        info = await self._session(request)
+        if info is None:
+            raise web.HTTPFound("/team/login")
+        has_team = bool(self.desk and self.desk.teams(info.login))
+        return self._html(pages.console_page(self._lang(request), info.csrf, info.login, has_team))
+
+    async def login_form(self, request: web.Request) -> web.StreamResponse:
+        if await self._session(request) is not None:
+            raise web.HTTPFound("/team")
+        return self._login_page(request)
+
+    def _login_page(
+        self, request: web.Request, error: str | None = None, login: str = "", status: int = 200
+    ) -> web.Response:
+        pre = secrets.token_urlsafe(24)
+        response = self._html(pages.login_page(self._lang(request), pre, error, login), status)
+        self._cookie(response, request, PRE_COOKIE, pre)
+        return response
+
+    async def login(self, request: web.Request) -> web.StreamResponse:
+        form = await request.post()
+        pre = request.cookies.get(PRE_COOKIE)
+        given = str(form.get("csrf") or "")
+        if not pre or not self._same_origin(request) or not auth.same_token(pre, given):
+            raise web.HTTPForbidden(text="CSRF check failed")
+        login = str(form.get("login") or "").strip()[:64]
+        password = str(form.get("password") or "")[:1024]
+        result = await auth.authenticate(self.db, login, password)
+        if not result.ok:
+            if result.locked_until is not None:
+                log.warning("console login locked")
+                return self._login_page(request, "locked", login, status=429)
+            return self._login_page(request, "bad_login", login, status=401)
+        token, _info = await auth.create_session(self.db, login)
+        response = web.HTTPSeeOther("/team")
+        self._cookie(response, request, COOKIE, token)
+        response.del_cookie(PRE_COOKIE, path="/team")
+        log.info("console login")
+        raise response
+
+    async def logout(self, request: web.Request) -> web.StreamResponse:
+        info = await self._session(request)
+        if info is not None:
+            await self._check_post(request, info)
+            await auth.end_session(self.db, request.cookies.get(COOKIE))
+        response = web.HTTPSeeOther("/team/login")
+        response.del_cookie(COOKIE, path="/team")
+        raise response
+
+    async def set_lang(self, request: web.Request) -> web.StreamResponse:
+        lang = "en" if request.match_info["lang"] == "en" else "vi"
+        response = web.HTTPFound("/team")
+        response.set_cookie(LANG_COOKIE, lang, httponly=True, samesite="Strict", path="/team")
+        raise response
+
+    async def stats(self, request: web.Request) -> web.StreamResponse:
+        info = await self._session(request)
+        if info is None:
+            raise web.HTTPFound("/team/login")
+        lang = self._lang(request)
+        try:
+            days = max(1, min(int(request.query.get("days", "30")), 366))
+        except ValueError:
+            days = 30
+        numbers = await compute(self.db, days)
+        t = pages.T[lang]
+        drawn = charts(
+            numbers,
+            {k: t[k] for k in ("conversations", "intents", "handoffs", "requested", "claimed")},
+        )
+        return self._html(pages.stats_page(lang, info.csrf, numbers, drawn))
+
+    async def asset(self, request: web.Request) -> web.Response:
+        name = request.match_info["name"]
+        body = self._assets.get(name)
+        if body is None:
+            raise web.HTTPNotFound()
+        kind = "application/javascript" if name.endswith(".js") else "text/css"
+        return web.Response(
+            body=body,
+            content_type=kind,
+            headers={"Cache-Control": "no-store", "X-Content-Type-Options": "nosniff"},
+        )
+
+    # ---- live updates -----------------------------------------------------------------
+
+    async def websocket(self, request: web.Request) -> web.StreamResponse:
+        info = await self._session(request)
+        if info is None or not self._same_origin(request):
+            raise web.HTTPForbidden()
+        ws = web.WebSocketResponse(heartbeat=30, max_msg_size=4096)
+        await ws.prepare(request)
+        self.sockets.setdefault(info.login, set()).add(ws)
+        try:
+            async for msg in ws:
+                if msg.type == WSMsgType.ERROR:
+                    break
+        finally:
+            sockets = self.sockets.get(info.login)
+            if sockets is not None:
+                sockets.discard(ws)
+                if not sockets:
+                    del self.sockets[info.login]
+        return ws
+
+    # ---- JSON API -------------------------------------------------------------------------
+
+    async def _api_session(self, request: web.Request) -> tuple[auth.SessionInfo, Desk]:
+        info = await self._session(request)
+        if info is None:
+            raise web.HTTPUnauthorized()
+        if self.desk is None:
+            raise web.HTTPServiceUnavailable(text="handoff is not configured")
+        return info, self.desk
+
+    async def api_state(self, request: web.Request) -> web.Response:
+        info, desk = await self._api_session(request)
+        return _json(await desk.state(info.login))
+
+    async def api_chat(self, request: web.Request) -> web.Response:
+        info, desk = await self._api_session(request)
+        try:
+            return _json(await desk.chat(info.login, _request_id(request)))
+        except NotAllowed:
+            raise web.HTTPNotFound() from None
+
+    async def api_action(self, request: web.Request) -> web.Response:
+        info = await self._session(request)
+        if info is None:
+            raise web.HTTPUnauthorized()
+        form = await self._check_post(request, info)
+        info, desk = await self._api_session(request)
+        request_id = _request_id(request)
+        action = request.match_info["action"]
+        text = form.get("text", "")
+        try:
+            result: Result
+            if action == "take":
+                result = await desk.take(info.login, request_id)
+            elif action == "reply":
+                result = await desk.reply(info.login, request_id, text)
+            elif action == "release":
+                result = await desk.release(info.login, request_id)
+            elif action == "end":
+                result = await desk.end(info.login, request_id)
+            elif action == "note":
+                result = await desk.note(info.login, request_id, text)
+            else:
+                raise web.HTTPNotFound()
+        except NotAllowed:
+            raise web.HTTPNotFound() from None
+        self.notify_all()
+        return _json({"ok": result.ok, "message": result.message}, status=200 if result.ok else 409)
+
+
+def _request_id(request: web.Request) -> int:
+    value = request.match_info["id"]
+    if not value.isdigit() or len(value) > 12:
+        raise web.HTTPNotFound()
+    return int(value)
+
+
+def _json(data: Any, status: int = 200) -> web.Response:
+    response = web.json_response(data, status=status)
+    _headers(response)
+    return response
+
+
+def _headers(response: web.StreamResponse) -> None:
+    response.headers["Cache-Control"] = "no-store"
+    # "same-origin", not "no-referrer": with no-referrer Chromium sends
+    # "Origin: null" on our own form posts, and the Origin check needs the real one.
+    response.headers["Referrer-Policy"] = "same-origin"
+    response.headers["X-Content-Type-Options"] = "nosniff"
+    response.headers["X-Frame-Options"] = "DENY"
+    response.headers["Content-Security-Policy"] = (
+        "default-src 'self'; connect-src 'self' ws: wss:; img-src 'self' data:; "
+        "style-src 'self'; script-src 'self'; frame-ancestors 'none'; form-action 'self'"
+    )
+
+
+def _ignore_errors(task: asyncio.Future[Any]) -> None:
+    with contextlib.suppress(Exception, asyncio.CancelledError):
+        task.result()
+
+
+__all__ = ["ConsoleChannel", "ConsoleSender"]

@@ -1,0 +1,118 @@
+"""The emergency net: danger must reach the 113 answer; talk about danger must not."""
+
+import pytest
+
+from nlu.engine import EmbeddedBackend
+from nlu.safety import is_emergency
+
+MUST_FIRE = [
+    "cứu tôi với",
+    "cuu toi voi",
+    "cứuuuu emmm",
+    "cuu e vs",
+    "ai cứu em với",
+    "sos",
+    "SOS SOS",
+    "🆘",
+    "help me please",
+    "save me",
+    "ck dang danh e",
+    "ck dg danh e",
+    "chồng đang đánh tôi",
+    "anh ta đang đánh em dữ lắm",
+    "bố đang đánh mẹ cháu",
+    "bo dang danh me chau",
+    "hàng xóm đang đánh vợ, chị ấy kêu cứu",
+    "he has a knife",
+    "he's got a gun",
+    "my husband is hitting me",
+    "he is choking me",
+    "he locked me in the room",
+    "i'm bleeding",
+    "anh ta doa giet toi dem nay",
+    "anh ta dọa giết tôi đêm nay",
+    "tối nay nó về sẽ giết em",
+    "he will kill me tonight",
+    "bi nhot trong phong",
+    "em bị nhốt trong nhà vệ sinh",
+    "chay mau nhieu lam",
+    "đầu em đang chảy máu",
+    "bop co",
+    "ck bop co e",
+    "anh ta siết cổ em",
+    "nó cầm dao đứng ngoài cửa",
+    "no cam dao",
+    "chồng cầm 🔪 đuổi em",
+    "em không thở được",
+    "i can't breathe",
+    "mẹ em bị đánh ngất rồi",
+    "gọi công an giúp em",
+    "call the police now",
+    "ngay bây giờ em đang gặp nguy hiểm",
+    "i'm in danger right now",
+    "anh ta tưới xăng dọa đốt nhà",
+    "em định tự tử",
+    "nó đang phá cửa vào",
+    "em đang trốn trong nhà vệ sinh",
+]
+
+MUST_NOT_FIRE = [
+    "tôi muốn biết luật về đánh vợ",
+    "đánh vợ bị phạt bao nhiêu tiền",
+    "bop co vo thi bi xu ly the nao",
+    "chồng cầm dao dọa vợ thì bị tội gì",
+    "chồng tôi hay đánh tôi khi say",
+    "ck hay danh e moi lan say",
+    "hôm qua chồng đánh em",
+    "năm ngoái anh ấy từng bóp cổ em",
+    "hồi trước chồng từng cầm dao dọa em",
+    "hàng xóm đánh vợ",
+    "hang xom hay danh vo",
+    "bạn em bị chồng nhốt trong nhà hồi tuần trước",
+    "nếu chồng cầm dao thì em nên làm gì",
+    "what should i do if he has a knife",
+    "is it illegal to hit your wife",
+    "my husband hit me last week",
+    "he used to choke me",
+    "tôi đang tìm hiểu về bạo lực gia đình",
+    "em đang làm nghiên cứu về bạo lực gia đình",
+    "túi đồ khẩn cấp gồm những gì",
+    "help",
+    "what can you do",
+    "xin chào",
+    "cảm ơn",
+    "bộ phim có cảnh giết người",
+    "làm sao để báo công an mà không lộ danh tính",
+]
+
+
+@pytest.mark.parametrize("text", MUST_FIRE)
+def test_net_fires(text: str, backend: EmbeddedBackend):
+    assert is_emergency(text)
+    result = backend.parse_sync(text)
+    assert result["intent"] == {"name": "emergency", "confidence": 1.0}
+    assert result["intent_ranking"][0] == {"name": "emergency", "confidence": 1.0}
+    assert len({r["name"] for r in result["intent_ranking"]}) == len(result["intent_ranking"])
+
+
+@pytest.mark.parametrize("text", MUST_NOT_FIRE)
+def test_net_stays_quiet(text: str):
+    assert not is_emergency(text)
+
+
+@pytest.mark.parametrize(
+    ("text", "intent"),
+    [
+        ("tôi muốn biết luật về đánh vợ", "ask_rights"),
+        ("chồng tôi hay đánh tôi khi say", "disclose_abuse"),
+        ("hàng xóm đánh vợ", "report_concern"),
+    ],
+)
+def test_talk_about_violence_gets_its_own_intent(text: str, intent: str, backend: EmbeddedBackend):
+    assert backend.parse_sync(text)["intent"]["name"] == intent
+
+
+def test_cry_for_help_at_the_end_of_a_long_message():
+    text = "em muốn hỏi về luật ly hôn và quyền nuôi con. " * 200 + "nhưng bây giờ cứu em với"
+    assert len(text) > 9000
+    assert is_emergency(text)
