@@ -16,8 +16,13 @@ from bot.settings import SettingsError
 
 
 def register(subparsers: Any) -> None:
-    team = subparsers.add_parser("team", help="handoff teams: check the teams file, count requests")
-    sub = team.add_subparsers(dest="team_command", required=True)
+    # The console adds `team set-password` to the same group, in either order.
+    team = subparsers.choices.get("team") or subparsers.add_parser(
+        "team", help="team side: check the teams file, count requests, console logins"
+    )
+    sub = next((a for a in team._actions if isinstance(a, argparse._SubParsersAction)), None)
+    if sub is None:
+        sub = team.add_subparsers(dest="team_command", required=True)
     check = sub.add_parser("check", help="validate the teams file and print a summary")
     check.add_argument("--file", type=Path, help="teams file (default: HELPLINE_TEAMS_FILE)")
     check.set_defaults(func=cmd_check)

@@ -143,3 +143,15 @@ class HandoffAudit(Base):
     team_id: Mapped[str] = mapped_column(String(32))
     member_alias: Mapped[str | None] = mapped_column(String(32), nullable=True)
     detail: Mapped[str | None] = mapped_column(String(64), nullable=True)
+
+
+class HandoffSeen(Base):
+    """Platform message ids of team updates already handled (a webhook retried,
+    a poll repeated), so a member's message is relayed once. The id is kept as
+    a short hash under the pseudonym of the chat; purged after a few days."""
+
+    __tablename__ = "handoff_seen"
+
+    chat_key: Mapped[str] = mapped_column(String(64), primary_key=True)
+    ref: Mapped[str] = mapped_column(String(32), primary_key=True)
+    created_at: Mapped[datetime] = mapped_column(index=True)

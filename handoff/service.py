@@ -36,6 +36,7 @@ from handoff.models import (
     HandoffConsent,
     HandoffMessage,
     HandoffRequest,
+    HandoffSeen,
 )
 from handoff.relay import Relay, parse_ref, ref
 from handoff.routing import route
@@ -44,6 +45,8 @@ from handoff.teams import Member, Team, TeamsConfig
 log = logging.getLogger(__name__)
 
 Clock = Callable[[], datetime]
+#: How long team update ids are kept for dedupe (redeliveries come within minutes).
+SEEN_KEEP = timedelta(days=3)
 
 
 class HandoffService:
@@ -68,6 +71,9 @@ class HandoffService:
         self.runner = runner
         #: Injectable so tests move time instead of sleeping.
         self.clock: Clock = clock
+        #: The runtime's daily counters (bot.stats.Stats), set by build_runtime:
+        #: requests, claims and time to claim by team, never a person.
+        self.stats: Any = None
         self.relay = Relay(self)
         self.team_side = TeamSide(self)
         self.timers = Timers(self, interval=tick_seconds)
@@ -182,6 +188,9 @@ class HandoffService:
             n += (
                 await session.execute(delete(HandoffRequest).where(HandoffRequest.id.in_(ids)))
             ).rowcount or 0  # type: ignore[attr-defined]
+        await session.execute(
+            delete(HandoffSeen).where(HandoffSeen.created_at < self.clock() - SEEN_KEEP)
+        )
         gone = HandoffConsent.user_key.not_in(select(User.key))
         n += (
             await session.execute(
@@ -277,7 +286,9 @@ class HandoffService:
         await store.audit(session, now, "queued", request, detail="matched" if routed.matched else "fallback")
         log.info("handoff %s queued team=%s user=%s", request.id, routed.team.id, short(user.key))
         placeholders = self._team_placeholders(routed.team)
+        self.count("handoff_requested", routed.team.id)
         if not routed.team.is_open(now):
+            self.count("out_of_hours", routed.team.id)
             return self.render("handoff_out_of_hours", language, placeholders)
         return self.render("handoff_queued", language, placeholders)
 
@@ -368,6 +379,10 @@ class HandoffService:
             self.outbox.to_address(
                 session, card.channel, address, Outgoing(text, edit_of=message_id), ref=ref(request, "edit")
             )
+
+    def count(self, metric: str, label: str) -> None:
+        if self.stats is not None:
+            self.stats.count(metric, label)
 
     def team_of(self, request: HandoffRequest) -> Team:
         """The request's current team; the fallback if the file changed since."""

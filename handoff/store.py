@@ -8,6 +8,7 @@ running the same timer (DESIGN.md §3.10, §5).
 
 from __future__ import annotations
 
+import hashlib
 import secrets
 from datetime import datetime
 from typing import Any
@@ -27,6 +28,7 @@ from handoff.models import (
     HandoffAudit,
     HandoffCard,
     HandoffRequest,
+    HandoffSeen,
 )
 
 #: No 0/O, 1/I/L, 2/Z, 5/S, 6/G, 8/B, U/V: easy to read aloud and to type.
@@ -212,3 +214,15 @@ def open_details(keyring: KeyRing, request: HandoffRequest) -> tuple[str, str | 
     data = keyring.open_json(request.details_enc)
     topic = data.get("topic")
     return str(data.get("area") or ""), (str(topic) if topic else None)
+
+
+async def first_time(
+    session: AsyncSession, db: Database, chat_key: str, message_id: str | None, now: datetime
+) -> bool:
+    """Record a team update's platform id; False if it was handled before."""
+    if not message_id:
+        return True
+    ref = hashlib.sha256(message_id.encode("utf-8")).hexdigest()[:32]
+    stmt = db.insert(HandoffSeen).values(chat_key=chat_key, ref=ref, created_at=now)
+    result = await session.execute(stmt.on_conflict_do_nothing(index_elements=["chat_key", "ref"]))
+    return bool(getattr(result, "rowcount", 0))

@@ -19,7 +19,6 @@ from sqlalchemy import func, select
 
 from bot.messages import Incoming, Outgoing
 from bot.store.models import OutboxItem
-from bot.store.users import first_time
 from handoff import store, texts
 from handoff.models import ACTIVE, CLOSED, QUEUED, HandoffRequest
 from handoff.teams import Identity, Member, Team
@@ -55,7 +54,7 @@ class TeamSide:
 
     async def _first_time(self, session: AsyncSession, incoming: Incoming) -> bool:
         key = self.s.keyring.user_key(incoming.channel, str(incoming.address))
-        return await first_time(session, self.s.db, key, incoming.message_id, self.s.clock())
+        return await store.first_time(session, self.s.db, key, incoming.message_id, self.s.clock())
 
     async def _in_group(
         self, incoming: Incoming, group: Team, actor: Identity | None
@@ -167,6 +166,10 @@ class TeamSide:
             session, request, self.s.render("handoff_connected", request.language, {})
         )
         await store.audit(session, now, "claim", request, member_alias=member.alias)
+        if self.s.stats is not None:
+            from bot.console.stats import record_claim
+
+            record_claim(self.s.stats, request.team_id, (now - request.queued_at).total_seconds())
         log.info("handoff %s claimed", request.id)
         return [Outgoing(texts.ALERT_TAKEN_BY_YOU, alert=True)]
 

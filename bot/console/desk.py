@@ -66,9 +66,8 @@ class Desk:
     # ---- reading -------------------------------------------------------------
 
     async def state(self, login: str) -> dict[str, Any]:
-        from handoff.models import ACTIVE, QUEUED, HandoffRequest
-
         from handoff import store  # type: ignore[attr-defined]  # until handoff/ lands
+        from handoff.models import ACTIVE, QUEUED, HandoffRequest
 
         team_ids = self.team_ids(login)
         keys = self.member_keys(login)
@@ -129,9 +128,8 @@ class Desk:
 
     async def chat(self, login: str, request_id: int) -> dict[str, Any]:
         """Her chat with this member: the transcript and the team's private notes."""
-        from handoff.models import HandoffMessage
-
         from handoff import store  # type: ignore[attr-defined]  # until handoff/ lands
+        from handoff.models import HandoffMessage
 
         async with self.h.db.transaction() as session:
             request = await self._request(session, login, request_id)

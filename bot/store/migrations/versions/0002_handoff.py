@@ -1,4 +1,4 @@
-"""handoff tables: consents, requests, cards, sealed transcripts, audit log
+"""handoff tables: consents, requests, cards, sealed transcripts, audit log, seen team updates
 
 Revision ID: 0002
 Revises: 0001
@@ -144,7 +144,21 @@ def upgrade() -> None:
         )
 
 
+    op.create_table(
+        "handoff_seen",
+        sa.Column("chat_key", sa.String(length=64), nullable=False),
+        sa.Column("ref", sa.String(length=32), nullable=False),
+        sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
+        sa.PrimaryKeyConstraint("chat_key", "ref", name=op.f("pk_handoff_seen")),
+    )
+    with op.batch_alter_table("handoff_seen", schema=None) as batch_op:
+        batch_op.create_index(
+            batch_op.f("ix_handoff_seen_created_at"), ["created_at"], unique=False
+        )
+
+
 def downgrade() -> None:
+    op.drop_table("handoff_seen")
     op.drop_table("handoff_messages")
     op.drop_table("handoff_cards")
     op.drop_table("handoff_audit")
