@@ -208,6 +208,10 @@ _EN_BEFORE_ARTICLE = {
 }
 
 
+#: Folded Vietnamese syllables that are also English words ("anh mẹ", "anh số").
+_VI_AMBIGUOUS = {"me", "so", "to", "hi", "no", "go", "bad", "con", "an", "ban", "hay", "dam", "tin", "ta"}
+
+
 def _expand_teencode(tokens: list[str]) -> list[str]:
     out: list[str] = []
     for i, tok in enumerate(tokens):
@@ -232,7 +236,10 @@ def _expand_teencode(tokens: list[str]) -> list[str]:
             # "ty" alone is "thank you"; "công ty", "tỷ giá" are not.
             out.append("thanks" if i == 0 and len(tokens) <= 3 and (len(tokens) == 1 or tokens[1] not in {"gia", "le"}) else tok)
             continue
-        if tok == "a" and i and tokens[i - 1] in _EN_BEFORE_ARTICLE:
+        if tok == "a" and (
+            (i and tokens[i - 1] in _EN_BEFORE_ARTICLE)
+            or (i + 1 < len(tokens) and tokens[i + 1] in _EN_WORDS and tokens[i + 1] not in _VI_AMBIGUOUS)
+        ):
             out.append("a")  # English article ("with a bat"), not "anh"
             continue
         out.append(TEENCODE.get(tok, tok))
