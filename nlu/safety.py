@@ -94,6 +94,7 @@ ACUTE = [
     r"\bcam (?:cay(?! (?:choi|but|viet|kem|nen|thuoc|kim|dan|lau|sao|co|hoa|rau))|gach|chai|ghe|xa beng|gay)\b|\b(?:with|has|holding) (?:a |the )?(?:bat|stick|hammer|bottle|brick)\b",
     r"\bchay mau\b|\bbleeding\b|\b(?:bi dam|bi chem)\b|\bmau (?:nhieu|me)\b|\bstabbed\b",
     r"\bngat(?! (?:ket noi|loi|dien|mang|may|cuoc|lien lac))\b|\b(?:bat tinh|ngat xiu)\b|\bunconscious\b|\bpassed out\b",
+    r"\b(?:nam )?bat dong\b(?! san)|\bkhong (?:nhuc nhich|cu dong|tinh lai)\b|\bnot (?:moving|breathing)\b|\bwont wake up\b",
     r"\bpha cua\b|\bdap cua\b|\bdoi (?:xong )?vao (?:nha|phong)\b|\bdoi pha\b|\bkicking (?:the |my )?door\b|\bbanging on\b|\bbreaking (?:the |down the )?door\b",
     r"\bdang (?:\w+ ){0,3}?(?:la het|keu cuu|gao thet|khoc thet|thet len)\b|\bscreaming\b",
 ]
