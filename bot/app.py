@@ -9,6 +9,7 @@ import signal
 
 from aiohttp import web
 
+from bot import appkeys
 from bot.channels.web import WebChannel, healthz, purge_web_pending
 from bot.metrics import metrics_endpoint
 from bot.runtime import Runtime, build_runtime
@@ -39,8 +40,8 @@ def add_configured_channels(runtime: Runtime) -> None:
 
 def build_app(runtime: Runtime) -> web.Application:
     app = web.Application(client_max_size=1024 * 1024)
-    app["db"] = runtime.db
-    app["runtime"] = runtime
+    app[appkeys.DB] = runtime.db
+    app[appkeys.RUNTIME] = runtime
     app.router.add_get("/healthz", healthz)
     app.router.add_get("/metrics", metrics_endpoint)
     for channel in runtime.channels:

@@ -41,8 +41,11 @@ log = logging.getLogger(__name__)
 #: Intents that work from any state (DESIGN.md §3.6-7).
 GLOBAL_INTENTS = frozenset({"emergency", "stop", "help", "change_language", "delete_data"})
 #: During a handoff a long message is meant for the counsellor even if it
-#: sounds like "stop" or "menu"; only short ones are taken as commands.
-HANDOFF_COMMAND_MAX_WORDS = 4
+#: sounds like "stop" or "menu"; only short ones are taken as commands
+#: (counted in syllables, as Vietnamese is written). Ending the chat by mistake
+#: costs most, so "stop" must be shortest.
+HANDOFF_COMMAND_MAX_WORDS = 6
+HANDOFF_STOP_MAX_WORDS = 4
 #: During a handoff a counsellor reads every message; the 113 answer is added
 #: when the safety net's rules fire or the classifier is this sure.
 HANDOFF_EMERGENCY_CONFIDENCE = 0.95
@@ -200,7 +203,8 @@ class Engine:
         if intent == "emergency":
             return True
         if intent in GLOBAL_INTENTS and incoming.text:
-            return len(incoming.text.split()) <= HANDOFF_COMMAND_MAX_WORDS
+            limit = HANDOFF_STOP_MAX_WORDS if intent == "stop" else HANDOFF_COMMAND_MAX_WORDS
+            return len(incoming.text.split()) <= limit
         return False
 
     async def _perform(self, session: AsyncSession, user: User, action: Action) -> list[Outgoing]:

@@ -16,6 +16,7 @@ from prometheus_client import (
 )
 from sqlalchemy import func, select
 
+from bot.appkeys import runtime_of
 from bot.store.db import Database
 from bot.store.models import OutboxItem
 
@@ -81,7 +82,7 @@ class Metrics:
 
 
 async def metrics_endpoint(request: web.Request) -> web.Response:
-    runtime = request.app["runtime"]
+    runtime = runtime_of(request.app)
     metrics: Metrics = runtime.engine.metrics
     await metrics.refresh(runtime.db, runtime.engine.handoff)
     return web.Response(body=metrics.render(), headers={"Content-Type": CONTENT_TYPE_LATEST})

@@ -29,7 +29,7 @@ from .rasa_format import TrainingData, data_files, load_dir
 log = logging.getLogger(__name__)
 
 #: Bump when features or model change, so stale caches are not loaded.
-MODEL_VERSION = "nlu-tfidf-lr-3"
+MODEL_VERSION = "nlu-tfidf-lr-4"
 DATA_DIR = Path(__file__).parent / "data"
 DEFAULT_CACHE_DIR = Path(__file__).parent / ".cache"
 
@@ -115,9 +115,23 @@ class IntentModel:
 
     def predict(self, text: str) -> list[tuple[str, float]]:
         """Ranking of every intent for a raw message, best first."""
-        probs = self.scores(normalize_both(text))
+        forms = normalize_both(text)
+        probs = self.scores(forms)
+        if self.classes[int(np.argmax(probs))] == "emergency" and " dang " in f" {forms[0]} ":
+            # "đang" (-ing) is in most emergency examples, so "em đang ở nhà mẹ" looked
+            # like one.  Score the message without it: if that is no longer an
+            # emergency, "đang" was the only reason.  (The safety net runs after.)
+            probs = self._without_dang(forms, probs)
         order = np.argsort(-probs)
         return [(self.classes[i], float(probs[i])) for i in order]
+
+    def _without_dang(self, forms: tuple[str, str], probs: np.ndarray) -> np.ndarray:
+        plain, rich = forms[0].split(), forms[1].split()
+        keep = [i for i, t in enumerate(plain) if t != "dang"]
+        if not keep:
+            return probs
+        alt = self.scores((" ".join(plain[i] for i in keep), " ".join(rich[i] for i in keep) if len(rich) == len(plain) else forms[1]))
+        return probs if self.classes[int(np.argmax(alt))] == "emergency" else alt
 
     # --- persistence (no pickle: the cache may sit in a shared user dir) ---
 

@@ -151,6 +151,18 @@ TEENCODE: dict[str, str] = {
     "ms.": "moi", "hix": "huhu", "hic": "huhu", "huhuhu": "huhu",
     "bs": "bac si", "csgt": "canh sat giao thong",
     "lhpn": "hoi lien hiep phu nu", "hlhpn": "hoi lien hiep phu nu",
+    # Southern / spoken spellings typed without accents.
+    "dzay": "vay", "dzi": "gi", "nghen": "nhe", "nhen": "nhe", "bjt": "biet", "thiet": "that",
+}
+
+#: Accented words of the South or of speech, mapped before folding.  Only words
+#: whose accented form is unambiguous: ``ổng`` is "ông ấy" (he) but ``ông`` is
+#: "grandfather/Mr", so the unaccented ``ong`` is left alone.
+DIALECT: dict[str, str] = {
+    "ổng": "ong ay", "bả": "ba ay", "hổng": "khong", "hông": "khong", "hổm": "hom",
+    "dzậy": "vay", "zậy": "vay", "vầy": "vay", "dzị": "vay", "thiệt": "that",
+    "má": "me", "tía": "bo", "rượt": "duoi", "mần": "lam", "dìa": "ve", "vô": "vao",
+    "dzô": "vao", "bển": "ben do", "dzới": "voi", "nghen": "nhe", "nhen": "nhe",
 }
 
 #: ``bt`` is "biết" after a negation or a verb of wanting, else "bình thường".
@@ -186,6 +198,20 @@ def _destretch_token(tok: str) -> str:
     return one if one not in {"se", "to", "fel", "ned"} else two
 
 
+_BN_BAN_BEFORE = {"chao", "hi", "hello", "voi", "cua", "on", "cho", "giup", "hoi", "nhe", "ad", "oi", "cam"}
+_BN_BAN_AFTER = {"oi", "co", "la", "nhe", "nha", "a", "ak", "oiii", "biet", "giup", "cho", "lam"}
+#: English words after which "a" is the article, not teen-code for "anh".
+_EN_BEFORE_ARTICLE = {
+    "with", "has", "have", "had", "got", "is", "was", "am", "in", "on", "at", "for", "of", "to", "need",
+    "want", "get", "find", "like", "as", "such", "be", "holding", "hold", "took", "take", "grabbed", "and",
+    "there", "theres", "its", "im", "hes", "shes", "about", "from", "into", "what", "use", "give", "me",
+}
+
+
+#: Folded Vietnamese syllables that are also English words ("anh mẹ", "anh số").
+_VI_AMBIGUOUS = {"me", "so", "to", "hi", "no", "go", "bad", "con", "an", "ban", "hay", "dam", "tin", "ta"}
+
+
 def _expand_teencode(tokens: list[str]) -> list[str]:
     out: list[str] = []
     for i, tok in enumerate(tokens):
@@ -199,6 +225,22 @@ def _expand_teencode(tokens: list[str]) -> list[str]:
             continue
         if tok == "z" or tok == "zay":
             out.append("vay")
+            continue
+        if tok == "bn":
+            # "bn" is "bạn" after a greeting/preposition or before "ơi", else "bao nhiêu".
+            prev = TEENCODE.get(tokens[i - 1], tokens[i - 1]) if i else ""
+            nxt = tokens[i + 1] if i + 1 < len(tokens) else ""
+            out.append("ban" if prev in _BN_BAN_BEFORE or nxt in _BN_BAN_AFTER else "bao nhieu")
+            continue
+        if tok == "ty":
+            # "ty" alone is "thank you"; "công ty", "tỷ giá" are not.
+            out.append("thanks" if i == 0 and len(tokens) <= 3 and (len(tokens) == 1 or tokens[1] not in {"gia", "le"}) else tok)
+            continue
+        if tok == "a" and (
+            (i and tokens[i - 1] in _EN_BEFORE_ARTICLE)
+            or (i + 1 < len(tokens) and tokens[i + 1] in _EN_WORDS and tokens[i + 1] not in _VI_AMBIGUOUS)
+        ):
+            out.append("a")  # English article ("with a bat"), not "anh"
             continue
         out.append(TEENCODE.get(tok, tok))
     return out
@@ -229,6 +271,12 @@ def _normalize_cached(text: str) -> tuple[str, str]:
     tokens: list[str] = []
     accented_forms: list[str | None] = []  # the accented word, when it is a real word, not teen-code
     for raw in _WORD_RE.findall(clean(text)):
+        dialect = DIALECT.get(raw)
+        if dialect is not None:
+            for piece in dialect.split():
+                tokens.append(piece)
+                accented_forms.append(None)
+            continue
         folded = fold(raw)
         accented = folded != raw
         pieces = _TOKEN_RE.findall(folded)

@@ -37,6 +37,7 @@ from aiohttp import WSMsgType, web
 from sqlalchemy import delete, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from bot import appkeys
 from bot.console.models import WebPending
 from bot.crypto import KeyRing
 from bot.engine import Engine
@@ -431,7 +432,7 @@ _EMBED_JS = """(function () {
 
 
 async def healthz(request: web.Request) -> web.Response:
-    db = request.app["db"]
+    db = request.app[appkeys.DB]
     ok = await db.ping()
     return web.json_response({"ok": ok}, status=200 if ok else 503)
 

@@ -122,6 +122,9 @@ class Failure:
     times: int
     skip: int
     chat_id: int | None
+    #: With ``every=N``: fail every Nth matching call, indefinitely.
+    every: int = 0
+    seen: int = 0
 
     def matches(self, method: str, params: dict[str, Any]) -> bool:
         if method != self.method or self.times == 0:
@@ -370,6 +373,12 @@ class FakeTelegramAPI:
             Failure(method, status, description, retry_after, times, after, chat_id)
         )
 
+    def fail_every(self, method: str, every: int, *, status: int = 500, retry_after: int | None = None) -> None:
+        """Answer every ``every``-th call of ``method`` with an error, until cleared
+        (e.g. a 429 with ``retry_after`` on every fifth send)."""
+        self.fail(method, status=status, retry_after=retry_after, times=-1)
+        self._failures[-1].every = every
+
     def clear_failures(self) -> None:
         self._failures.clear()
 
@@ -412,7 +421,11 @@ class FakeTelegramAPI:
         for failure in self._failures:
             if not failure.matches(method, params):
                 continue
-            if failure.skip > 0:
+            if failure.every:
+                failure.seen += 1
+                if failure.seen % failure.every:
+                    continue
+            elif failure.skip > 0:
                 failure.skip -= 1
                 return None
             if failure.times > 0:

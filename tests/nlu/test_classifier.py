@@ -13,6 +13,8 @@ from nlu.evaluate import evaluate
 from nlu.rasa_format import load
 
 HELDOUT = Path(__file__).parent / "data" / "heldout.yml"
+#: Second set, written independently in other styles (see its header).
+HELDOUT_B = Path(__file__).parent / "data" / "heldout_b.yml"
 INTENTS = {
     "greet", "goodbye", "thanks", "emergency", "disclose_abuse", "ask_rights", "ask_safety", "ask_services",
     "request_human", "report_concern", "ask_privacy", "delete_data", "affirm", "deny", "stop", "help",
@@ -20,25 +22,34 @@ INTENTS = {
 }
 
 
-def test_heldout_targets(backend: EmbeddedBackend):
-    data = load(HELDOUT)
+@pytest.mark.parametrize(
+    ("path", "per_intent", "macro_f1", "recall", "false_emergencies"),
+    [(HELDOUT, 15, 0.92, 0.99, 1), (HELDOUT_B, 20, 0.90, 1.0, 2)],
+    ids=["heldout", "heldout_b"],
+)
+def test_heldout_targets(backend: EmbeddedBackend, path: Path, per_intent: int, macro_f1: float, recall: float, false_emergencies: int):
+    data = load(path)
     assert {e.intent for e in data.examples} == INTENTS
-    assert all(sum(1 for e in data.examples if e.intent == i) >= 15 for i in INTENTS)
+    assert all(sum(1 for e in data.examples if e.intent == i) >= per_intent for i in INTENTS)
     rep = evaluate(backend, data)
-    assert rep["macro_f1"] >= 0.92, rep["confusions"]
-    assert rep["per_intent"]["emergency"]["recall"] >= 0.99
+    assert rep["macro_f1"] >= macro_f1, rep["confusions"]
+    assert rep["per_intent"]["emergency"]["recall"] >= recall
+    false = [e.text for e in data.examples if e.intent != "emergency" and backend.parse_sync(e.text)["intent"]["name"] == "emergency"]
+    assert len(false) <= false_emergencies, false
 
 
-def test_heldout_is_not_in_training_data():
+@pytest.mark.parametrize(("path", "share"), [(HELDOUT, 0.05), (HELDOUT_B, 0.25)], ids=["heldout", "heldout_b"])
+def test_heldout_is_not_in_training_data(path: Path, share: float):
     from nlu.normalize import normalize
     from nlu.rasa_format import load_dir
 
     train = {normalize(e.text) for e in load_dir(nlu.classifier.DATA_DIR).examples}
-    held = [normalize(e.text) for e in load(HELDOUT).examples]
+    held = [normalize(e.text) for e in load(path).examples]
     overlap = [t for t in held if t in train]
-    # Only trivial one-liners ("ko can", "bai bai") may coincide after normalisation.
+    # Only trivial one-liners ("ko can", "bai bai") may coincide after normalisation;
+    # B has many on purpose ("yes", "stop", "menu").
     assert all(len(t.split()) <= 3 for t in overlap), overlap
-    assert len(overlap) <= len(held) * 0.05, overlap
+    assert len(overlap) <= len(held) * share, overlap
 
 
 def test_result_has_rasa_shape(backend: EmbeddedBackend):

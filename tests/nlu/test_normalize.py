@@ -62,3 +62,22 @@ def test_language_guess():
     assert guess_language("tôi bị chồng đánh") == "vi"
     assert guess_language("toi bi ck danh") == "vi"
     assert guess_language("ok") == "vi"  # no clear signal: stay in Vietnamese
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("ổng đánh tui", "ong ay danh toi"),
+        ("bả bị ổng rượt", "ba ay bi ong ay duoi"),
+        ("hông có dzậy đâu", "khong co vay dau"),
+        ("má chồng", "me chong"),
+        ("chào bn", "chao ban"),
+        ("bn tuổi", "bao nhieu tuoi"),
+        ("em đang ở công ty", "em dang o cong ty"),
+        ("ty", "thanks"),
+        ("he has a knife", "he has a knife"),
+        ("recommend a movie", "recommend a movie"),
+    ],
+)
+def test_southern_words_and_context_dependent_teencode(text: str, expected: str):
+    assert normalize(text) == expected

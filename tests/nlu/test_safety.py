@@ -54,6 +54,24 @@ MUST_FIRE = [
     "em định tự tử",
     "nó đang phá cửa vào",
     "em đang trốn trong nhà vệ sinh",
+    # Fixed against heldout_b / known weak spots: no obvious keyword, Southern speech, a neighbour's knife.
+    "he is outside my door",
+    "ck cu dang dung truoc nha",
+    "he's outside the door with a bat",
+    "hàng xóm cầm dao",
+    "hang xom cam dao chem vo",
+    "nó đang đập cửa phòng",
+    "em trốn trong tủ",
+    "ổng cầm cây đòi đánh chết tui",
+    "ck e say ve dap cua doi vao",
+    "e bi ck khoa trong phong, ko ra dc",
+    "113 ơi",
+    "ck dọa ôm con chết chung",
+    "bả bị ổng đánh nằm bất động",
+    "bé đang khóc thét bị bố đánh",
+    "hôm qua nó đánh em, giờ nó lại cầm dao",
+    "he's on top of me",
+    "chồng đang đá em",
 ]
 
 MUST_NOT_FIRE = [
@@ -83,6 +101,24 @@ MUST_NOT_FIRE = [
     "cảm ơn",
     "bộ phim có cảnh giết người",
     "làm sao để báo công an mà không lộ danh tính",
+    # "đang" alone is not danger; ambiguous folded verbs need a victim.
+    "tôi đang ở nhà mẹ",
+    "em đang nhắn với bạn",
+    "tui đang bán hàng",
+    "em đang cắt rau",
+    "em đang đá bóng",
+    "em đang đánh răng",
+    "em đang bận con nhỏ",
+    "chồng em đang ở tù",
+    "mẹ em đang đứng trước cửa",
+    "em bị ngắt kết nối",
+    "chồng tôi cầm cây chổi quét nhà",
+    "báo công an thì chồng có bị bắt không",
+    "hồi tết chồng nhốt em trong nhà",
+    "em đang ở nhà mẹ, hồi tết chồng em nhốt em",
+    "hàng xóm hay cầm dao dọa vợ",
+    "trốn trong nhà tắm có an toàn không",
+    "mua bất động sản",
 ]
 
 
@@ -110,6 +146,17 @@ def test_net_stays_quiet(text: str):
 )
 def test_talk_about_violence_gets_its_own_intent(text: str, intent: str, backend: EmbeddedBackend):
     assert backend.parse_sync(text)["intent"]["name"] == intent
+
+
+@pytest.mark.parametrize("text", ["tôi đang ở nhà mẹ", "em đang ở nhà", "em đang ly thân", "em đang ở công ty"])
+def test_dang_alone_is_not_an_emergency(text: str, backend: EmbeddedBackend):
+    result = backend.parse_sync(text)
+    assert result["intent"]["name"] != "emergency"
+    assert "safety_net" not in result
+
+
+def test_net_marks_its_result(backend: EmbeddedBackend):
+    assert backend.parse_sync("he is outside my door")["safety_net"] is True
 
 
 def test_cry_for_help_at_the_end_of_a_long_message():
