@@ -1,21 +1,16 @@
 """web chat replay and team console tables
 
 Revision ID: 0003
-Revises: 0002 (the handoff tables), or 0001 while handoff/ has not been merged
+Revises: 0002
 """
 
 from __future__ import annotations
-
-from pathlib import Path
 
 import sqlalchemy as sa
 from alembic import op
 
 revision = "0003"
-# Chained after the handoff migration when it is present, so the two branches
-# merge in either order with one head. TODO(lead): pin to "0002" once handoff/
-# is on main.
-down_revision = "0002" if (Path(__file__).parent / "0002_handoff.py").exists() else "0001"
+down_revision = "0002"
 branch_labels = None
 depends_on = None
 
