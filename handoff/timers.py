@@ -33,13 +33,18 @@ class Timers:
         self.interval = interval
 
     async def run(self) -> None:
-        while True:
+        """Tick until shutdown; stops between ticks, never mid-transaction."""
+        stopping = self.s.outbox.stopping
+        while not stopping.is_set():
             try:
                 await self.tick()
             except Exception:
                 log.exception("handoff timers failed; will try again")
             self.s.outbox.wake()
-            await asyncio.sleep(self.interval)
+            try:
+                await asyncio.wait_for(stopping.wait(), self.interval)
+            except TimeoutError:
+                pass
 
     async def tick(self, now: datetime | None = None) -> dict[str, int]:
         """One pass of every timer; returns how many fired (for tests and logs)."""
