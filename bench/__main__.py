@@ -84,13 +84,21 @@ def _table(result: dict[str, Any]) -> str:
         if isinstance(rows, str):
             lines.append("  " + rows)
             continue
+        lines.append("  saturated (each person writes again as soon as answered):")
         lines.append("  users | ours msg/s  p50    p95    p99 ms | echo msg/s  p50    p99 ms | ratio")
-        for row in rows:
+        for row in rows["saturated"]:
             o, e = row["ours"], row["echo"]
             lines.append(
                 f"  {row['users']:>5} | {o['msgs_per_s']:>10} {o['p50_ms']:>6} {o['p95_ms']:>6} {o['p99_ms']:>6} | "
                 f"{e['msgs_per_s']:>10} {e['p50_ms']:>6} {e['p99_ms']:>6} | {row['throughput_ratio']:>5}"
             )
+        paced = rows["paced"]
+        o, e = paced["ours"], paced["echo"]
+        lines.append(
+            f"  paced: {o['users']} people each writing about every {paced['think_s']} s: "
+            f"ours p50 {o['p50_ms']} p95 {o['p95_ms']} p99 {o['p99_ms']} ms ({o['msgs_per_s']} msg/s); "
+            f"echo p50 {e['p50_ms']} p95 {e['p95_ms']} p99 {e['p99_ms']} ms"
+        )
     cold, mem = result["cold_start"], result["memory"]
     lines.append("")
     lines.append(f"Cold start to ready: median {cold['cold_start_s_median']:.2f} s (max {cold['cold_start_s_max']:.2f} s)")
@@ -105,9 +113,17 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="bench")
     parser.add_argument("--json", action="store_true", help="one JSON object for machines")
     parser.add_argument("--quick", action="store_true", help="smaller loads (a smoke run)")
+    parser.add_argument("--table-from", metavar="JSON", help="print the table of an earlier run (artifacts/bench.json)")
     args = parser.parse_args(argv)
     os.environ.setdefault("HELPLINE_LOG_LEVEL", "WARNING")
-    result = asyncio.run(collect(args.quick))
+    if args.table_from:
+        with open(args.table_from, encoding="utf-8") as fh:
+            result = json.load(fh)
+    else:
+        result = asyncio.run(collect(args.quick))
+        os.makedirs("artifacts", exist_ok=True)
+        with open("artifacts/bench.json", "w", encoding="utf-8") as fh:
+            json.dump(result, fh, ensure_ascii=False, indent=1)
     print(json.dumps(result, ensure_ascii=False) if args.json else _table(result))
     return 0
 

@@ -11,6 +11,7 @@ nothing (DESIGN.md §3.9).
 from __future__ import annotations
 
 import logging
+from abc import ABC, abstractmethod
 
 from bot.channels.zalo_common import OptionsStore
 from bot.interfaces import DeliveryError
@@ -22,7 +23,7 @@ from bot.store.db import Database
 log = logging.getLogger(__name__)
 
 
-class ZaloSender:
+class ZaloSender(ABC):
     """Base class; subclasses set ``channel`` and implement ``_deliver``."""
 
     channel: str = ""
@@ -32,10 +33,10 @@ class ZaloSender:
         self.outbox = outbox
         self.options = options
 
+    @abstractmethod
     async def _deliver(self, address: str, message: Outgoing) -> tuple[list[str], bool]:
         """Send one message; returns (platform ids, whether its buttons were
         shown as numbered options)."""
-        raise NotImplementedError
 
     async def send(self, address: str, message: Outgoing) -> list[str]:
         """The outbox's entry point: one message (a counsellor's reply, a notice).

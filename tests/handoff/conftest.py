@@ -23,19 +23,6 @@ from handoff.service import HandoffService
 from handoff.teams import TeamsConfig, parse_teams
 from tests.conftest import SECRET
 
-
-def _runtime_parts_merged() -> bool:
-    import nlu
-    import responses
-
-    return hasattr(responses, "load_runner") and hasattr(nlu, "build_backend")
-
-
-#: The real runtime needs the NLU and the flows (other branches, merging soon).
-requires_runtime = pytest.mark.skipif(
-    not _runtime_parts_merged(), reason="nlu/ and responses/ not merged into this branch yet"
-)
-
 GROUP_A = "-1001000000001"
 GROUP_B = "-1001000000002"
 HOA, LAN, MAI, OUTSIDER = "5001", "5002", "6001", "9999"

@@ -15,9 +15,7 @@ from bot.messages import Incoming, Outgoing
 from bot.outbox import OutboxWorker
 from bot.runtime import Runtime, build_runtime
 from tests.conftest import make_settings
-from tests.handoff.conftest import GROUP_A, HOA, LAN, RecordingSender, requires_runtime
-
-pytestmark = requires_runtime
+from tests.handoff.conftest import GROUP_A, HOA, LAN, RecordingSender
 
 SHE = "sid-e2e-she"
 

@@ -14,7 +14,7 @@ import yaml
 
 from handoff.routing import fold, route
 from handoff.teams import Hours, TeamsFileError, demo_config, load_teams, parse_teams
-from tests.handoff.conftest import TEAMS, requires_runtime
+from tests.handoff.conftest import TEAMS
 
 REPO = Path(__file__).resolve().parents[2]
 
@@ -142,7 +142,6 @@ def test_team_list_requests_prints_counts_only(tmp_path: Path) -> None:
     assert done.stdout.splitlines() == ["queued: 0", "active: 0", "closed: 0"]
 
 
-@requires_runtime
 def test_run_with_a_bad_teams_file_exits_2_with_one_line(tmp_path: Path) -> None:
     bad = tmp_path / "bad.yml"
     bad.write_text(yaml.safe_dump(broken(lambda d: d["teams"][0].update(hours="late"))), encoding="utf-8")

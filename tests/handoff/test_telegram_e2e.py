@@ -19,9 +19,7 @@ from bot.outbox import OutboxWorker
 from bot.runtime import Runtime, build_runtime
 from tests.conftest import free_port, make_settings
 from tests.fakes.telegram_api import ChatMessage, FakeTelegramAPI
-from tests.handoff.conftest import GROUP_A, HOA, LAN, requires_runtime
-
-pytestmark = requires_runtime
+from tests.handoff.conftest import GROUP_A, HOA, LAN
 
 HER = 555000111
 GROUP, HOA_ID, LAN_ID = int(GROUP_A), int(HOA), int(LAN)

@@ -157,8 +157,6 @@ async def test_reply_note_release_and_end(rt: Any) -> None:
 async def test_handoff_counts_reach_the_statistics(rt: Any) -> None:
     from bot.console.stats import compute
 
-    if not hasattr(rt.engine.handoff, "stats"):
-        pytest.skip("handoff does not write its counters yet (/work/shared/web-handoff-stats.patch)")
     for i in range(5):
         request_id = await her_request(rt, f"her-session-00000000000000{i:02d}")
         assert (await desk_of(rt).take("hoa", request_id)).ok
