@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import json
 import os
 import sys
 import tempfile
@@ -65,8 +66,18 @@ def _rss_mb() -> float:
     return float("nan")
 
 
-async def memory_after_users(users: int = 10_000, concurrency: int = 50) -> dict[str, Any]:
-    """RSS of one process after `users` distinct people each sent two messages."""
+async def memory_after_users(users: int = 10_000) -> dict[str, Any]:
+    """RSS of a fresh process (nothing else loaded) after `users` distinct people."""
+    proc = await asyncio.create_subprocess_exec(
+        sys.executable, "-m", "bench.footprint", str(users),
+        env=dict(CLEAN_ENV, PYTHONPATH=os.getcwd()), stdout=asyncio.subprocess.PIPE,
+    )
+    out, _ = await proc.communicate()
+    return dict(json.loads(out.decode().strip().splitlines()[-1]))
+
+
+async def _memory_in_this_process(users: int, concurrency: int = 50) -> dict[str, Any]:
+    """RSS of this process after `users` distinct people each sent two messages."""
     with tempfile.TemporaryDirectory() as tmp:
         settings = Settings(
             _env_file=None,  # type: ignore[call-arg]
@@ -100,3 +111,7 @@ async def memory_after_users(users: int = 10_000, concurrency: int = 50) -> dict
             }
         finally:
             await runtime.close()
+
+
+if __name__ == "__main__":
+    print(json.dumps(asyncio.run(_memory_in_this_process(int(sys.argv[1]) if len(sys.argv) > 1 else 10_000))))
