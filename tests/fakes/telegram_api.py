@@ -282,10 +282,13 @@ class FakeTelegramAPI:
             self._changed.notify_all()
         return int(update["update_id"])
 
-    async def deliver_webhook(self, update: dict[str, Any], *, secret: str | None = None) -> int:
+    async def deliver_webhook(
+        self, update: dict[str, Any], *, secret: str | None = None, url: str | None = None
+    ) -> int:
         """POST the update to the webhook set with ``setWebhook``, as Telegram
         does (with ``X-Telegram-Bot-Api-Secret-Token``); returns the HTTP status.
-        ``secret`` overrides the header (a forged call)."""
+        ``secret`` overrides the header (a forged call); ``url`` sends it to
+        another process than the one that set the webhook last (a load balancer)."""
         assert self.webhook is not None, "setWebhook was not called"
         self._record_user_side(update)
         headers = {"Content-Type": "application/json"}
@@ -294,7 +297,7 @@ class FakeTelegramAPI:
             headers["X-Telegram-Bot-Api-Secret-Token"] = token
         async with (
             aiohttp.ClientSession() as session,
-            session.post(self.webhook["url"], data=json.dumps(update), headers=headers) as resp,
+            session.post(url or self.webhook["url"], data=json.dumps(update), headers=headers) as resp,
         ):
             return resp.status
 
