@@ -222,6 +222,10 @@ class HandoffService:
     def background_tasks(self) -> list[Coroutine[Any, Any, None]]:
         return [self.timers.run()]
 
+    def stop(self) -> None:
+        """Called by the runtime at shutdown: the timers stop at a safe point."""
+        self.timers.stop()
+
     async def counts_by_state(self, session: AsyncSession) -> dict[str, int]:
         """For /metrics and `helpline team list-requests`: counts only."""
         return await store.counts_by_state(session)

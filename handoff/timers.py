@@ -10,6 +10,7 @@ and call :meth:`Timers.tick` instead of sleeping.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING
@@ -31,15 +32,22 @@ class Timers:
     def __init__(self, service: HandoffService, *, interval: float = 15.0) -> None:
         self.s = service
         self.interval = interval
+        self._stopping = asyncio.Event()
 
     async def run(self) -> None:
-        while True:
+        self._stopping.clear()
+        while not self._stopping.is_set():
             try:
                 await self.tick()
             except Exception:
                 log.exception("handoff timers failed; will try again")
             self.s.outbox.wake()
-            await asyncio.sleep(self.interval)
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self._stopping.wait(), self.interval)
+
+    def stop(self) -> None:
+        """Shutdown: finish the current pass and return (never cancelled mid-transaction)."""
+        self._stopping.set()
 
     async def tick(self, now: datetime | None = None) -> dict[str, int]:
         """One pass of every timer; returns how many fired (for tests and logs)."""
