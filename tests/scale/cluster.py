@@ -25,7 +25,8 @@ from tests.conftest import SECRET, free_port
 from tests.fakes.telegram_api import ChatMessage, FakeTelegramAPI
 
 GROUP_A, GROUP_B = -1001000000001, -1001000000002
-HOA, LAN, MAI = 5001, 5002, 6001
+#: Realistic (long) Telegram user ids, so a search of raw bytes finds only them.
+HOA, LAN, MAI = 6_100_200_301, 6_100_200_302, 6_100_200_303
 #: What a process prints once every channel is started (bot/app.py).
 READY_LINE = "helpline is running"
 
@@ -70,8 +71,10 @@ def asyncpg_dsn(database_url: str) -> str:
 
 
 async def sql(database_url: str, query: str, *args: Any) -> list[Any]:
-    """Run one statement on PostgreSQL directly (to read the outbox, or to move
-    a row's clock back); returns the rows."""
+    """Run one statement directly (to read the outbox, or to move a row's clock
+    back), on PostgreSQL or SQLite; returns the rows."""
+    if database_url.startswith("sqlite"):
+        return await asyncio.to_thread(_sqlite, database_url, query, args)
     import asyncpg
 
     conn = await asyncpg.connect(asyncpg_dsn(database_url))
@@ -79,6 +82,18 @@ async def sql(database_url: str, query: str, *args: Any) -> list[Any]:
         return list(await conn.fetch(query, *args))
     finally:
         await conn.close()
+
+
+def _sqlite(database_url: str, query: str, args: tuple[Any, ...]) -> list[Any]:
+    import sqlite3
+
+    conn = sqlite3.connect(database_url.split(":///", 1)[1], timeout=10)
+    try:
+        rows = conn.execute(query, args).fetchall()
+        conn.commit()
+        return rows
+    finally:
+        conn.close()
 
 
 class BotProcess:
@@ -173,10 +188,13 @@ class Cluster:
                 TELEGRAM_API_BASE_URL=api.base_url,
                 TELEGRAM_WEBHOOK_URL=f"http://127.0.0.1:{port}/telegram/webhook",
                 TELEGRAM_RATE_LIMIT="0",
-                **(extra_env or {}),
             )
+            env.update(extra_env or {})
             self.processes.append(BotProcess(i, env, workdir))
         self._rr = itertools.cycle(range(n))
+        #: Telegram profiles (first_name, last_name, username) by user id, put
+        #: into every update from that person as Telegram would.
+        self.profiles: dict[int, dict[str, str]] = {}
 
     async def start(self) -> None:
         # The first process runs the migrations alone; the others start together.
@@ -203,7 +221,20 @@ class Cluster:
     async def deliver(self, update: dict[str, Any], to: int | None = None) -> int:
         """POST one update to process ``to`` (round robin by default); the status."""
         index = self.next_index() if to is None else to
+        self._dress(update)
         return await self.api.deliver_webhook(update, url=self.processes[index].url)
+
+    def _dress(self, update: dict[str, Any]) -> None:
+        for kind in ("message", "callback_query"):
+            body = update.get(kind)
+            if body is None:
+                continue
+            profile = self.profiles.get(int(body["from"]["id"]))
+            if profile:
+                body["from"].update(profile)
+                chat = body.get("chat") or {}
+                if chat.get("type") == "private":
+                    chat.update(profile)
 
     async def deliver_ok(self, update: dict[str, Any], to: int | None = None) -> int:
         status = await self.deliver(update, to)

@@ -169,3 +169,9 @@ async def test_three_processes_behave_as_one(cluster: Cluster) -> None:
     ]
     assert all("Unclaimed after 10 min" in str(m.params.get("text")) for m in escalations)
     assert time.monotonic() - started < 90
+
+    # Operators restart workers one by one: SIGTERM must not hang (the runtime
+    # gives background loops 10 s before cancelling them).
+    stopping = time.monotonic()
+    await c.stop()
+    assert time.monotonic() - stopping < 8, "a graceful stop should not wait out the grace period"
