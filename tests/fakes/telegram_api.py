@@ -24,7 +24,8 @@ Inspect: ``api.calls`` (every call: method + params), ``api.sent_to(chat)``,
 ``api.callback_answers``, ``api.edits``, ``api.left_chats``, ``api.commands``,
 ``api.webhook``. Inject failures: ``api.fail("sendMessage", status=429,
 retry_after=1)``, ``api.fail(..., status=500)``, ``api.block(chat_id)`` (403
-"Forbidden: bot was blocked by the user" for every send to that chat).
+"Forbidden: bot was blocked by the user" for every send to that chat),
+``api.slow("sendMessage", 0.2)`` (every such call takes that long).
 """
 
 from __future__ import annotations
@@ -151,6 +152,8 @@ class FakeTelegramAPI:
         self.webhook: dict[str, Any] | None = None
         self.blocked: set[int] = set()
         self._failures: list[Failure] = []
+        #: Seconds each call of a method takes (``slow``): a busy Telegram.
+        self.latency: dict[str, float] = {}
         self._updates: list[dict[str, Any]] = []
         self._confirmed = 0  # highest update_id confirmed by an offset
         self._update_ids = itertools.count(10_000)
@@ -382,6 +385,11 @@ class FakeTelegramAPI:
         self.fail(method, status=status, retry_after=retry_after, times=-1)
         self._failures[-1].every = every
 
+    def slow(self, method: str, seconds: float) -> None:
+        """Make every call of ``method`` take ``seconds`` before it is answered
+        (and recorded): 0 makes it fast again."""
+        self.latency[method] = seconds
+
     def clear_failures(self) -> None:
         self._failures.clear()
 
@@ -399,6 +407,8 @@ class FakeTelegramAPI:
             return _error(401, "Unauthorized")
         method = request.match_info["method"]
         params = await _params(request)
+        if self.latency.get(method):
+            await asyncio.sleep(self.latency[method])
         call = Call(method, params)
         async with self._changed:
             self.calls.append(call)

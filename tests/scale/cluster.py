@@ -9,8 +9,10 @@ own port, the same database, secret and teams file, as docs/deployment.md says.
 from __future__ import annotations
 
 import asyncio
+import copy
 import itertools
 import os
+import random
 import signal
 import subprocess
 import sys
@@ -19,6 +21,7 @@ from collections.abc import Callable, Iterable
 from pathlib import Path
 from typing import Any
 
+import aiohttp
 import yaml
 
 from tests.conftest import SECRET, free_port
@@ -168,6 +171,7 @@ class Cluster:
         *,
         teams: dict[str, Any] | None = None,
         extra_env: dict[str, str] | None = None,
+        webhook: bool = True,
     ) -> None:
         self.api = api
         self.database_url = database_url
@@ -189,12 +193,23 @@ class Cluster:
                 TELEGRAM_WEBHOOK_URL=f"http://127.0.0.1:{port}/telegram/webhook",
                 TELEGRAM_RATE_LIMIT="0",
             )
+            if not webhook:  # long polling
+                del env["TELEGRAM_WEBHOOK_URL"]
             env.update(extra_env or {})
             self.processes.append(BotProcess(i, env, workdir))
         self._rr = itertools.cycle(range(n))
         #: Telegram profiles (first_name, last_name, username) by user id, put
         #: into every update from that person as Telegram would.
         self.profiles: dict[int, dict[str, str]] = {}
+        self.webhook = webhook
+        #: (time, status) of every try made by deliver_until_ok (0 = no answer).
+        self.statuses: list[tuple[float, int]] = []
+        #: With ``echo`` > 0 every update is delivered a second time, to a random
+        #: process, after a random delay of up to ``echo`` seconds.
+        self.echo = 0.0
+        self.echo_statuses: list[int] = []
+        self._echoes: list[asyncio.Task[None]] = []
+        self._random = random.Random(7)
 
     async def start(self) -> None:
         # The first process runs the migrations alone; the others start together.
@@ -203,9 +218,10 @@ class Cluster:
         for p in self.processes[1:]:
             p.start()
         await asyncio.gather(*(p.wait_ready() for p in self.processes[1:]))
-        assert self.api.webhook is not None and self.api.webhook.get("secret_token")
-        secrets = {c.params.get("secret_token") for c in self.api.calls_to("setWebhook")}
-        assert len(secrets) == 1, "every process must accept the same webhook secret"
+        if self.webhook:
+            assert self.api.webhook is not None and self.api.webhook.get("secret_token")
+            secrets = {c.params.get("secret_token") for c in self.api.calls_to("setWebhook")}
+            assert len(secrets) == 1, "every process must accept the same webhook secret"
 
     async def stop(self) -> None:
         await asyncio.gather(*(p.stop() for p in self.processes))
@@ -222,7 +238,21 @@ class Cluster:
         """POST one update to process ``to`` (round robin by default); the status."""
         index = self.next_index() if to is None else to
         self._dress(update)
+        if self.echo > 0:
+            self._echoes.append(asyncio.create_task(self._deliver_again(copy.deepcopy(update))))
         return await self.api.deliver_webhook(update, url=self.processes[index].url)
+
+    async def _deliver_again(self, update: dict[str, Any]) -> None:
+        await asyncio.sleep(self._random.uniform(0, self.echo))
+        index = self._random.randrange(len(self.processes))
+        self.echo_statuses.append(await self.api.deliver_webhook(update, url=self.processes[index].url))
+
+    async def echoes_done(self) -> list[int]:
+        """Wait for every second delivery; their HTTP statuses."""
+        while self._echoes:
+            batch, self._echoes = self._echoes, []
+            await asyncio.gather(*batch)
+        return self.echo_statuses
 
     def _dress(self, update: dict[str, Any]) -> None:
         for kind in ("message", "callback_query"):
@@ -254,8 +284,9 @@ class Cluster:
             index = targets[tries % len(targets)]
             try:
                 status = await self.deliver(update, index)
-            except OSError:  # connection refused: that process is down
+            except (OSError, aiohttp.ClientError):  # that process is down or died mid-call
                 status = 0
+            self.statuses.append((time.monotonic(), status))
             if status == 200:
                 return tries
             if time.monotonic() > deadline:
