@@ -24,7 +24,8 @@ Inspect: ``api.calls`` (every call: method + params), ``api.sent_to(chat)``,
 ``api.callback_answers``, ``api.edits``, ``api.left_chats``, ``api.commands``,
 ``api.webhook``. Inject failures: ``api.fail("sendMessage", status=429,
 retry_after=1)``, ``api.fail(..., status=500)``, ``api.block(chat_id)`` (403
-"Forbidden: bot was blocked by the user" for every send to that chat).
+"Forbidden: bot was blocked by the user" for every send to that chat),
+``api.slow("sendMessage", 0.2)`` (every such call takes that long).
 """
 
 from __future__ import annotations
@@ -151,6 +152,8 @@ class FakeTelegramAPI:
         self.webhook: dict[str, Any] | None = None
         self.blocked: set[int] = set()
         self._failures: list[Failure] = []
+        #: Seconds each call of a method takes (``slow``): a busy Telegram.
+        self.latency: dict[str, float] = {}
         self._updates: list[dict[str, Any]] = []
         self._confirmed = 0  # highest update_id confirmed by an offset
         self._update_ids = itertools.count(10_000)
@@ -282,10 +285,13 @@ class FakeTelegramAPI:
             self._changed.notify_all()
         return int(update["update_id"])
 
-    async def deliver_webhook(self, update: dict[str, Any], *, secret: str | None = None) -> int:
+    async def deliver_webhook(
+        self, update: dict[str, Any], *, secret: str | None = None, url: str | None = None
+    ) -> int:
         """POST the update to the webhook set with ``setWebhook``, as Telegram
         does (with ``X-Telegram-Bot-Api-Secret-Token``); returns the HTTP status.
-        ``secret`` overrides the header (a forged call)."""
+        ``secret`` overrides the header (a forged call); ``url`` sends it to
+        another process than the one that set the webhook last (a load balancer)."""
         assert self.webhook is not None, "setWebhook was not called"
         self._record_user_side(update)
         headers = {"Content-Type": "application/json"}
@@ -294,7 +300,7 @@ class FakeTelegramAPI:
             headers["X-Telegram-Bot-Api-Secret-Token"] = token
         async with (
             aiohttp.ClientSession() as session,
-            session.post(self.webhook["url"], data=json.dumps(update), headers=headers) as resp,
+            session.post(url or self.webhook["url"], data=json.dumps(update), headers=headers) as resp,
         ):
             return resp.status
 
@@ -379,6 +385,11 @@ class FakeTelegramAPI:
         self.fail(method, status=status, retry_after=retry_after, times=-1)
         self._failures[-1].every = every
 
+    def slow(self, method: str, seconds: float) -> None:
+        """Make every call of ``method`` take ``seconds`` before it is answered
+        (and recorded): 0 makes it fast again."""
+        self.latency[method] = seconds
+
     def clear_failures(self) -> None:
         self._failures.clear()
 
@@ -396,6 +407,8 @@ class FakeTelegramAPI:
             return _error(401, "Unauthorized")
         method = request.match_info["method"]
         params = await _params(request)
+        if self.latency.get(method):
+            await asyncio.sleep(self.latency[method])
         call = Call(method, params)
         async with self._changed:
             self.calls.append(call)
