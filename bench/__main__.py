@@ -15,7 +15,7 @@ import uuid
 from datetime import date
 from typing import Any
 
-from bench import e2e, footprint
+from bench import e2e, footprint, relay
 
 PG_ADMIN = "postgresql://postgres@127.0.0.1:5432/test"
 
@@ -43,6 +43,13 @@ async def _sqlite(levels: list[int], turns: int) -> list[dict[str, Any]]:
         return await e2e.compare(f"sqlite+aiosqlite:///{tmp}/bench.db", levels, turns)
 
 
+async def _relay(quick: bool) -> dict[str, Any]:
+    import tempfile
+
+    with tempfile.TemporaryDirectory() as tmp:
+        return await relay.relay_latency(f"sqlite+aiosqlite:///{tmp}/relay.db", 50 if quick else 200)
+
+
 def _nlu() -> dict[str, Any]:
     from nlu import bench as nlu_bench
 
@@ -59,6 +66,7 @@ async def collect(quick: bool) -> dict[str, Any]:
         "nlu": _nlu(),
         "e2e_sqlite": await _sqlite(levels, turns),
         "e2e_postgres": await _with_postgres(levels, turns),
+        "relay": await _relay(quick),
         "cold_start": await footprint.cold_start(),
         "memory": await footprint.memory_after_users(2_000 if quick else 10_000),
     }
