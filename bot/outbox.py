@@ -51,20 +51,7 @@ class Outbox:
         """Queue a message for a person; discreet delivery follows her setting."""
         if user.discreet:
             message.silent = True
-        item = OutboxItem(
-            channel=user.channel,
-            recipient=user.key,
-            address_enc=user.address_enc,
-            payload_enc=self.keyring.seal_json(message.to_dict()),
-            status="pending",
-            attempts=0,
-            next_attempt_at=utcnow(),
-            created_at=utcnow(),
-            ref=ref,
-        )
-        session.add(item)
-        self._added = True
-        return item
+        return self._queue(session, user.channel, user.key, user.address_enc, message, ref)
 
     def to_address(
         self,
@@ -76,15 +63,29 @@ class Outbox:
         ref: str | None = None,
     ) -> OutboxItem:
         """Queue a message for a team member or a team group, by platform address."""
+        recipient = self.keyring.user_key(channel, address)
+        return self._queue(session, channel, recipient, self.keyring.seal(address), message, ref)
+
+    def _queue(
+        self,
+        session: AsyncSession,
+        channel: str,
+        recipient: str,
+        address_enc: str,
+        message: Outgoing,
+        ref: str | None,
+    ) -> OutboxItem:
+        """The row itself: payload sealed, due now, noted for the next wake()."""
+        now = utcnow()
         item = OutboxItem(
             channel=channel,
-            recipient=self.keyring.user_key(channel, address),
-            address_enc=self.keyring.seal(address),
+            recipient=recipient,
+            address_enc=address_enc,
             payload_enc=self.keyring.seal_json(message.to_dict()),
             status="pending",
             attempts=0,
-            next_attempt_at=utcnow(),
-            created_at=utcnow(),
+            next_attempt_at=now,
+            created_at=now,
             ref=ref,
         )
         session.add(item)

@@ -42,6 +42,7 @@ from bot.console.models import WebPending
 from bot.crypto import KeyRing
 from bot.engine import Engine
 from bot.messages import Incoming, Outgoing, utcnow
+from bot.static_assets import asset_response
 from bot.store.db import Database
 
 log = logging.getLogger(__name__)
@@ -243,16 +244,7 @@ class WebChannel:
         return response
 
     async def asset(self, request: web.Request) -> web.Response:
-        name = request.match_info["name"]
-        body = self._assets.get(name)
-        if body is None:
-            raise web.HTTPNotFound()
-        kind = "application/javascript" if name.endswith(".js") else "text/css"
-        return web.Response(
-            body=body,
-            content_type=kind,
-            headers={"Cache-Control": "no-store", "X-Content-Type-Options": "nosniff"},
-        )
+        return asset_response(self._assets, request.match_info["name"])
 
     async def websocket(self, request: web.Request) -> web.WebSocketResponse:
         sid = _session_id(request)

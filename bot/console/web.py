@@ -25,6 +25,7 @@ from bot.console import auth, pages
 from bot.console.desk import CONSOLE, Desk, NotAllowed, Result
 from bot.console.stats import charts, compute
 from bot.messages import Outgoing
+from bot.static_assets import asset_response
 
 log = logging.getLogger(__name__)
 
@@ -251,16 +252,7 @@ class ConsoleChannel:
         return self._html(pages.stats_page(lang, info.csrf, numbers, drawn))
 
     async def asset(self, request: web.Request) -> web.Response:
-        name = request.match_info["name"]
-        body = self._assets.get(name)
-        if body is None:
-            raise web.HTTPNotFound()
-        kind = "application/javascript" if name.endswith(".js") else "text/css"
-        return web.Response(
-            body=body,
-            content_type=kind,
-            headers={"Cache-Control": "no-store", "X-Content-Type-Options": "nosniff"},
-        )
+        return asset_response(self._assets, request.match_info["name"])
 
     # ---- live updates -----------------------------------------------------------------
 
