@@ -10,10 +10,11 @@ import signal
 from aiohttp import web
 
 from bot import appkeys
-from bot.channels.web import WebChannel, healthz, purge_web_pending
+from bot.channels.web import WebChannel, healthz
 from bot.metrics import metrics_endpoint
 from bot.runtime import Runtime, build_runtime
 from bot.settings import Settings
+from bot.store.web_pending import purge_web_pending
 
 log = logging.getLogger(__name__)
 

@@ -9,6 +9,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from enum import StrEnum
 from typing import Any, Protocol
 
 from bot.messages import Outgoing
@@ -72,15 +73,51 @@ class FlowRunner(Protocol):
         ...
 
 
-class DeliveryError(Exception):
-    """A send failed. ``permanent`` means retrying cannot help (blocked, gone,
-    outside the reply window); otherwise retry, after ``retry_after`` seconds if given."""
+class Failure(StrEnum):
+    """Why a send failed, in words every layer shares. Each platform maps its
+    own errors to these once (``bot/channels/*/errors.py``); the outbox and
+    handoff decide on the meaning, never on a platform's text."""
 
-    def __init__(self, reason: str, *, permanent: bool = False, retry_after: float | None = None):
-        super().__init__(reason)
-        self.reason = reason
-        self.permanent = permanent
+    #: Network, timeout, server error, channel not started: try again with backoff.
+    CONNECTION = "connection"
+    #: The platform asks us to slow down: try again after ``retry_after``.
+    THROTTLED = "throttled"
+    #: She (or a member) blocked the bot, unfollowed or deleted the account.
+    CONTACT_STOPPED = "contact_stopped"
+    #: The platform's reply window closed (Zalo OA: she last wrote too long
+    #: ago); she can be reached again only when she writes.
+    WINDOW_CLOSED = "window_closed"
+    #: The platform refuses this very request (bad parameter, chat not found).
+    REJECTED = "rejected"
+    #: Our side is misconfigured (token refused): an operator must act.
+    CONFIG = "config"
+    #: A platform quota is used up: try again much later.
+    QUOTA = "quota"
+
+
+#: Failures that retrying cannot cure.
+PERMANENT_FAILURES = frozenset({Failure.CONTACT_STOPPED, Failure.WINDOW_CLOSED, Failure.REJECTED})
+
+
+class DeliveryError(Exception):
+    """A send failed for ``failure``. Permanent failures are given up at once;
+    the others are retried, after ``retry_after`` seconds if given. ``detail``
+    is for operators (platform and error code), never personal data."""
+
+    def __init__(self, failure: Failure, detail: str = "", *, retry_after: float | None = None):
+        self.failure = failure
+        self.detail = detail
         self.retry_after = retry_after
+        super().__init__(self.reason)
+
+    @property
+    def permanent(self) -> bool:
+        return self.failure in PERMANENT_FAILURES
+
+    @property
+    def reason(self) -> str:
+        """``failure: detail``, as kept in the outbox's ``last_error``."""
+        return f"{self.failure.value}: {self.detail}" if self.detail else self.failure.value
 
 
 class Sender(Protocol):

@@ -19,7 +19,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import aliased
 
 from bot.crypto import KeyRing
-from bot.interfaces import DeliveryError, Sender
+from bot.interfaces import DeliveryError, Failure, Sender
 from bot.logs import short
 from bot.messages import Outgoing, utcnow
 from bot.store.db import Database
@@ -32,8 +32,8 @@ MAX_ATTEMPTS = 12
 #: A row left "sending" longer than this (the process died mid-send) is retried.
 LEASE = timedelta(seconds=60)
 
-#: Called when a row is given up as undeliverable: (session, item) → None.
-UndeliverableHook = Callable[[AsyncSession, OutboxItem, str], Awaitable[None]]
+#: Called when a row is given up as undeliverable: (session, item, why) → None.
+UndeliverableHook = Callable[[AsyncSession, OutboxItem, Failure], Awaitable[None]]
 
 
 class Outbox:
@@ -197,7 +197,7 @@ class OutboxWorker:
     async def _deliver(self, item: OutboxItem) -> bool:
         sender = self.senders.get(item.channel)
         if sender is None:
-            await self._retry(item, "no sender for channel", delay=30.0)
+            await self._retry(item, f"{Failure.CONFIG.value}: no sender for channel", delay=30.0)
             return False
         try:
             address = self.keyring.open(item.address_enc)
@@ -205,7 +205,7 @@ class OutboxWorker:
             ids = await sender.send(address, message)
         except DeliveryError as exc:
             if exc.permanent or item.attempts >= MAX_ATTEMPTS:
-                await self._give_up(item, exc.reason)
+                await self._give_up(item, exc)
                 return True  # nothing more can be done; later rows may go
             delay = exc.retry_after if exc.retry_after is not None else _backoff(item.attempts)
             await self._retry(item, exc.reason, delay)
@@ -214,10 +214,11 @@ class OutboxWorker:
             log.warning(
                 "outbox %s to %s failed: %s", item.id, short(item.recipient), type(exc).__name__
             )
+            error = DeliveryError(Failure.CONNECTION, type(exc).__name__)
             if item.attempts >= MAX_ATTEMPTS:
-                await self._give_up(item, type(exc).__name__)
+                await self._give_up(item, error)
                 return True
-            await self._retry(item, type(exc).__name__, _backoff(item.attempts))
+            await self._retry(item, error.reason, _backoff(item.attempts))
             return False
         async with self.db.transaction() as session:
             await session.execute(
@@ -250,7 +251,8 @@ class OutboxWorker:
                 .values(status="pending", attempts=OutboxItem.attempts - 1)
             )
 
-    async def _give_up(self, item: OutboxItem, reason: str) -> None:
+    async def _give_up(self, item: OutboxItem, error: DeliveryError) -> None:
+        reason = error.reason
         log.info("outbox %s to %s undeliverable: %s", item.id, short(item.recipient), reason[:80])
         async with self.db.transaction() as session:
             await session.execute(
@@ -259,7 +261,7 @@ class OutboxWorker:
                 .values(status="failed", last_error=reason[:200], sent_at=utcnow())
             )
             if self.on_undeliverable is not None:
-                await self.on_undeliverable(session, item, reason)
+                await self.on_undeliverable(session, item, error.failure)
 
 
 def _backoff(attempts: int) -> float:

@@ -17,6 +17,7 @@ from sqlalchemy import select
 
 from bot.messages import Outgoing
 from bot.store.models import User
+from bot.text_limits import relay_pieces as chunks
 from handoff import texts
 from handoff.models import ACTIVE, HandoffMessage, HandoffRequest
 
@@ -24,15 +25,6 @@ if TYPE_CHECKING:
     from sqlalchemy.ext.asyncio import AsyncSession
 
     from handoff.service import HandoffService
-
-#: Telegram refuses texts over 4096 characters; leave room for the prefix.
-CHUNK = 3500
-
-
-def chunks(text: str, size: int = CHUNK) -> list[str]:
-    text = text.strip()
-    return [text[i : i + size] for i in range(0, len(text), size)] or [""]
-
 
 def ref(request: HandoffRequest, kind: str) -> str:
     """Outbox ``ref`` of a handoff message: ``ho:<id>:<kind>``.

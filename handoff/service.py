@@ -20,7 +20,7 @@ from sqlalchemy import delete, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.crypto import KeyRing
-from bot.interfaces import Action
+from bot.interfaces import Action, Failure
 from bot.logs import short
 from bot.messages import Button, Incoming, Outgoing, utcnow
 from bot.outbox import Outbox
@@ -143,7 +143,7 @@ class HandoffService:
 
     # ---- optional runtime hooks -----------------------------------------
 
-    async def on_undeliverable(self, session: AsyncSession, item: OutboxItem, reason: str) -> None:
+    async def on_undeliverable(self, session: AsyncSession, item: OutboxItem, failure: Failure) -> None:
         """A message failed for good. To her during a chat (blocked, Zalo's reply
         window closed): tell the member once. The member's "connected" notice
         (the member never opened a private chat with the bot): back to the queue."""
@@ -169,7 +169,7 @@ class HandoffService:
             return
         request.unreachable_since = now
         self.relay.to_member(session, request, texts.unreachable(request.alias))
-        log.info("handoff %s: user unreachable (%s)", request.id, reason.split(":")[0][:40])
+        log.info("handoff %s: user unreachable (%s)", request.id, failure.value)
 
     async def purge_hook(self, session: AsyncSession, retention: timedelta) -> int:
         """Closed chats' transcripts, cards and requests after the retention

@@ -18,11 +18,11 @@ def platform_channels(runtime: Runtime) -> list[Channel]:
 
         channels.append(TelegramChannel.from_runtime(runtime))
     if settings.zalo_oa_enabled:
-        from bot.channels.zalo_oa import ZaloOAChannel
+        from bot.channels.zalo.oa import ZaloOAChannel
 
         channels.append(ZaloOAChannel.from_runtime(runtime))
     if settings.zalo_bot_token:
-        from bot.channels.zalo_bot import ZaloBotChannel
+        from bot.channels.zalo.bot_platform import ZaloBotChannel
 
         channels.append(ZaloBotChannel.from_runtime(runtime))
     return channels

@@ -12,12 +12,10 @@ import json
 import secrets
 from typing import TextIO
 
-from sqlalchemy import select
-
-from bot.interfaces import DeliveryError
+from bot.interfaces import DeliveryError, Failure
 from bot.messages import Button, Incoming, Outgoing
 from bot.runtime import Runtime
-from bot.store.models import User
+from bot.store import users
 
 CHANNEL = "terminal"
 
@@ -32,7 +30,9 @@ class TerminalSender:
 
     async def send(self, address: str, message: Outgoing) -> list[str]:
         if address != self.printer.address:
-            raise DeliveryError("that terminal session is not open", retry_after=30.0)
+            raise DeliveryError(
+                Failure.CONNECTION, "that terminal session is not open", retry_after=30.0
+            )
         self.printer.show(message)
         return [secrets.token_hex(4)]
 
@@ -129,4 +129,4 @@ async def chat(
 async def _known(runtime: Runtime, address: str) -> bool:
     keys = runtime.keyring.candidate_user_keys(CHANNEL, address)
     async with runtime.db.transaction() as s:
-        return (await s.scalar(select(User.key).where(User.key.in_(keys)))) is not None
+        return await users.any_known(s, keys)

@@ -29,30 +29,25 @@ import logging
 import secrets
 import uuid
 from dataclasses import dataclass, field
-from datetime import timedelta
 from importlib.resources import files
 from typing import Any
 
 from aiohttp import WSMsgType, web
-from sqlalchemy import delete, func, select
-from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot import appkeys
-from bot.console.models import WebPending
 from bot.crypto import KeyRing
 from bot.engine import Engine
 from bot.messages import Incoming, Outgoing, utcnow
 from bot.static_assets import asset_response
+from bot.store import web_pending
 from bot.store.db import Database
+from bot.text_limits import cap_input
 
 log = logging.getLogger(__name__)
 
 CHANNEL = "web"
 COOKIE = "hl_sid"
 MAX_WS_MESSAGE = 256 * 1024
-MAX_TEXT = 10_000
-#: Unacknowledged messages for a browser that never came back are dropped after this.
-PENDING_KEEP = timedelta(hours=24)
 #: Each socket also looks for rows written by another process this often.
 POLL_SECONDS = 2.0
 ASSETS = ("chat.js", "chat.css")
@@ -97,26 +92,17 @@ class WebSender:
     def user_key(self, sid: str) -> str:
         return self.keyring.user_key(CHANNEL, sid)
 
-    async def store(self, session: AsyncSession, sid: str, messages: list[Outgoing]) -> list[int]:
-        key = self.user_key(sid)
-        if any(m.clear_history for m in messages):
-            # Erase: nothing older may reach the page after the "erased" notice.
-            await session.execute(delete(WebPending).where(WebPending.user_key == key))
-        rows = [
-            WebPending(
-                user_key=key,
-                payload_enc=self.keyring.seal_json(outgoing_json(m)),
-                created_at=utcnow(),
+    async def store(self, sid: str, messages: list[Outgoing]) -> list[int]:
+        """Keep messages for her browser; an erase drops what was waiting first."""
+        sealed = [self.keyring.seal_json(outgoing_json(m)) for m in messages]
+        erase = any(m.clear_history for m in messages)
+        async with self.db.transaction() as session:
+            return await web_pending.append(
+                session, self.user_key(sid), sealed, utcnow(), replace=erase
             )
-            for m in messages
-        ]
-        session.add_all(rows)
-        await session.flush()
-        return [row.seq for row in rows]
 
     async def send(self, address: str, message: Outgoing) -> list[str]:
-        async with self.db.transaction() as session:
-            seqs = await self.store(session, address, [message])
+        seqs = await self.store(address, [message])
         self.wake(address)
         return [str(s) for s in seqs]
 
@@ -130,44 +116,24 @@ class WebSender:
             if conn.ws.closed:
                 return
             async with self.db.transaction() as session:
-                rows = (
-                    await session.scalars(
-                        select(WebPending)
-                        .where(WebPending.user_key == conn.user_key, WebPending.seq > conn.last_pushed)
-                        .order_by(WebPending.seq)
-                        .limit(200)
-                    )
-                ).all()
-            for row in rows:
-                payload = dict(self.keyring.open_json(row.payload_enc))
-                payload["seq"] = row.seq
+                rows = await web_pending.after(session, conn.user_key, conn.last_pushed)
+            for seq, sealed in rows:
+                payload = dict(self.keyring.open_json(sealed))
+                payload["seq"] = seq
                 await conn.ws.send_json(payload)
-                conn.last_pushed = row.seq
+                conn.last_pushed = seq
 
     async def latest_seq(self, user_key: str) -> int:
         async with self.db.transaction() as session:
-            value = await session.scalar(
-                select(func.max(WebPending.seq)).where(WebPending.user_key == user_key)
-            )
-        return int(value or 0)
+            return await web_pending.latest_seq(session, user_key)
 
     async def seen(self, user_key: str, seq: int) -> None:
         async with self.db.transaction() as session:
-            await session.execute(
-                delete(WebPending).where(WebPending.user_key == user_key, WebPending.seq <= seq)
-            )
+            await web_pending.acknowledge(session, user_key, seq)
 
     async def forget(self, sid: str) -> None:
         async with self.db.transaction() as session:
-            await session.execute(delete(WebPending).where(WebPending.user_key == self.user_key(sid)))
-
-
-async def purge_web_pending(session: AsyncSession, retention: timedelta) -> int:
-    """Retention hook: messages a browser never came back for."""
-    result = await session.execute(
-        delete(WebPending).where(WebPending.created_at < utcnow() - min(retention, PENDING_KEEP))
-    )
-    return int(getattr(result, "rowcount", 0) or 0)
+            await web_pending.drop(session, self.user_key(sid))
 
 
 class WebChannel:
@@ -306,8 +272,7 @@ class WebChannel:
         try:
             replies = await self.engine.handle(incoming)
             if replies:
-                async with self.engine.db.transaction() as session:
-                    await self.sender.store(session, conn.sid, replies)
+                await self.sender.store(conn.sid, replies)
         except Exception:
             log.exception("web turn failed")
             await conn.ws.send_json({"type": "error", "error": "try_again"})
@@ -369,7 +334,7 @@ def _parse_client_message(sid: str, raw: str) -> Incoming | None:
             channel=CHANNEL, address=sid, message_id=message_id, payload=data["payload"][:64]
         )
     if kind == "message" and isinstance(data.get("text"), str):
-        text = data["text"][:MAX_TEXT]
+        text = cap_input(data["text"])
         if not text.strip():
             return None
         return Incoming(channel=CHANNEL, address=sid, message_id=message_id, text=text)
@@ -429,4 +394,4 @@ async def healthz(request: web.Request) -> web.Response:
     return web.json_response({"ok": ok}, status=200 if ok else 503)
 
 
-__all__ = ["WebChannel", "WebSender", "healthz", "purge_web_pending"]
+__all__ = ["WebChannel", "WebSender", "healthz"]

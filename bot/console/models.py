@@ -1,8 +1,6 @@
-"""Tables of the web chat and the team console (migration 0003).
+"""Tables of the team console (migration 0003; the web chat's ``web_pending``,
+created by the same migration, lives in :mod:`bot.store.models`).
 
-- ``web_pending``: messages to a person on the web chat, sealed, with a
-  sequence number, kept until her browser acknowledges them (replay after a
-  network drop) and deleted on quick exit, erase or after a day;
 - ``console_accounts``: team console logins (the member's ``console_id`` in
   the teams file) with an argon2 hash, never a password;
 - ``console_sessions``: server-side sessions; only a SHA-256 of the cookie is
@@ -15,27 +13,10 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import Index, Integer, String, Text
+from sqlalchemy import Integer, String, Text
 from sqlalchemy.orm import Mapped, mapped_column
 
 from bot.store.models import Base
-
-
-class WebPending(Base):
-    __tablename__ = "web_pending"
-
-    #: The sequence number the browser sees and acknowledges.
-    seq: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
-    #: Her pseudonym (the same HMAC as ``users.key`` for channel "web").
-    user_key: Mapped[str] = mapped_column(String(64))
-    payload_enc: Mapped[str] = mapped_column(Text)
-    created_at: Mapped[datetime] = mapped_column(index=True)
-
-    __table_args__ = (
-        Index("ix_web_pending_user", "user_key", "seq"),
-        # Never reuse a number once its row is deleted (SQLite would, without this).
-        {"sqlite_autoincrement": True},
-    )
 
 
 class ConsoleAccount(Base):

@@ -9,11 +9,13 @@ sees a token or a label in clear.
 
 from __future__ import annotations
 
-from datetime import datetime
+from collections.abc import Awaitable, Callable
+from datetime import datetime, timedelta
 
 from sqlalchemy import delete, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from bot.messages import utcnow
 from bot.store.db import Database
 from bot.store.models import KeyValue
 
@@ -71,3 +73,16 @@ async def remove_older(session: AsyncSession, prefix: str, before: datetime) -> 
         delete(KeyValue).where(KeyValue.name.startswith(prefix), KeyValue.updated_at < before)
     )
     return int(getattr(result, "rowcount", 0) or 0)
+
+
+PurgeStep = Callable[[AsyncSession, timedelta], Awaitable[int]]
+
+
+def purge_hook(prefix: str, max_age: timedelta) -> PurgeStep:
+    """A retention step for values under ``prefix``: drop those not updated
+    for ``max_age`` (or the retention period, if shorter)."""
+
+    async def purge(session: AsyncSession, retention: timedelta) -> int:
+        return await remove_older(session, prefix, utcnow() - min(max_age, retention))
+
+    return purge

@@ -128,3 +128,24 @@ class KeyValue(Base):
     name: Mapped[str] = mapped_column(String(64), primary_key=True)
     value_enc: Mapped[str] = mapped_column(Text)
     updated_at: Mapped[datetime]
+
+
+class WebPending(Base):
+    """A message to a person on the web chat, sealed, with a sequence number,
+    kept until her browser acknowledges it (replay after a network drop) and
+    deleted on quick exit, erase or after a day (migration 0003)."""
+
+    __tablename__ = "web_pending"
+
+    #: The sequence number the browser sees and acknowledges.
+    seq: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    #: Her pseudonym (the same HMAC as ``users.key`` for channel "web").
+    user_key: Mapped[str] = mapped_column(String(64))
+    payload_enc: Mapped[str] = mapped_column(Text)
+    created_at: Mapped[datetime] = mapped_column(index=True)
+
+    __table_args__ = (
+        Index("ix_web_pending_user", "user_key", "seq"),
+        # Never reuse a number once its row is deleted (SQLite would, without this).
+        {"sqlite_autoincrement": True},
+    )

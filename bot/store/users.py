@@ -80,6 +80,12 @@ def seen_before(user: User, message_id: str | None) -> bool:
     return False
 
 
+async def any_known(session: AsyncSession, user_keys: list[str]) -> bool:
+    """True if a person is stored under one of these pseudonyms."""
+    found = await session.scalar(select(User.key).where(User.key.in_(user_keys)).limit(1))
+    return found is not None
+
+
 async def forget(session: AsyncSession, user_keys: list[str]) -> None:
     """Delete every bot-path row about a person (erase)."""
     await session.execute(delete(User).where(User.key.in_(user_keys)))

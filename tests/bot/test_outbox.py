@@ -9,7 +9,7 @@ from datetime import timedelta
 from sqlalchemy import select, update
 
 from bot.crypto import KeyRing
-from bot.interfaces import DeliveryError
+from bot.interfaces import DeliveryError, Failure
 from bot.messages import Button, Outgoing, utcnow
 from bot.outbox import Outbox, OutboxWorker
 from bot.store.db import Database
@@ -74,7 +74,7 @@ async def test_retry_after_keeps_per_recipient_order(database_url: str) -> None:
             for i in range(3):
                 outbox.to_address(s, "test", "A", Outgoing(f"a{i}"))
             outbox.to_address(s, "test", "B", Outgoing("b0"))
-        platform.failures.append(DeliveryError("429", retry_after=0.0))
+        platform.failures.append(DeliveryError(Failure.THROTTLED, "429", retry_after=0.0))
         await worker.drain()
         await worker.drain()
         texts_a = [t for addr, t in platform.delivered if addr == "A"]
@@ -86,22 +86,22 @@ async def test_retry_after_keeps_per_recipient_order(database_url: str) -> None:
 
 async def test_permanent_failure_is_marked_not_retried(database_url: str) -> None:
     db, outbox, platform, worker = await _setup(database_url)
-    seen: list[str] = []
+    seen: list[Failure] = []
 
-    async def hook(session: object, item: OutboxItem, reason: str) -> None:
-        seen.append(reason)
+    async def hook(session: object, item: OutboxItem, failure: Failure) -> None:
+        seen.append(failure)
 
     worker.on_undeliverable = hook
     try:
         async with db.transaction() as s:
             outbox.to_address(s, "test", "A", Outgoing("one"))
             outbox.to_address(s, "test", "A", Outgoing("two"))
-        platform.failures.append(DeliveryError("blocked by the user", permanent=True))
+        platform.failures.append(DeliveryError(Failure.CONTACT_STOPPED, "blocked by the user"))
         await worker.drain()
         async with db.transaction() as s:
             statuses = list(await s.scalars(select(OutboxItem.status).order_by(OutboxItem.id)))
         assert statuses == ["failed", "sent"]
-        assert seen == ["blocked by the user"]
+        assert seen == [Failure.CONTACT_STOPPED]
         assert platform.delivered == [("A", "two")]
     finally:
         await db.dispose()

@@ -7,7 +7,7 @@ import asyncio
 
 from sqlalchemy import func, select
 
-from bot.interfaces import DeliveryError
+from bot.interfaces import DeliveryError, Failure
 from bot.store.models import OutboxItem
 from handoff.models import HandoffAudit, HandoffConsent, HandoffMessage, HandoffRequest
 from tests.handoff.conftest import GROUP_A, GROUP_B, HOA, LAN, MAI, OUTSIDER, Harness
@@ -244,7 +244,7 @@ async def test_erase_mid_handoff_ends_it_and_deletes_her_rows(harness: Harness) 
 
 async def test_unreachable_user_is_reported_to_the_member_once(harness: Harness) -> None:
     await claimed(harness)
-    harness.web.fail[SHE] = DeliveryError("zalo_window: outside 7 days", permanent=True)
+    harness.web.fail[SHE] = DeliveryError(Failure.WINDOW_CLOSED, "outside 7 days")
     await harness.member(HOA, "chị ơi")
     await harness.drain()
     assert sum("can no longer be reached" in t for t in harness.telegram.texts_to(HOA)) == 1
@@ -258,7 +258,7 @@ async def test_unreachable_user_is_reported_to_the_member_once(harness: Harness)
 
 
 async def test_member_who_never_started_the_bot_gives_the_request_back(harness: Harness) -> None:
-    harness.telegram.fail[HOA] = DeliveryError("Forbidden: bot can't initiate conversation", permanent=True)
+    harness.telegram.fail[HOA] = DeliveryError(Failure.CONTACT_STOPPED, "bot can't initiate conversation")
     rid = await claimed(harness)
     await harness.drain()
     texts = harness.telegram.texts_to(GROUP_A)

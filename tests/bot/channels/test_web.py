@@ -203,7 +203,7 @@ async def test_quick_exit_drops_what_waits_for_her(
 ) -> None:
     from sqlalchemy import func, select
 
-    from bot.console.models import WebPending
+    from bot.store.models import WebPending
 
     await client.get("/")
     async with client.ws_connect("/ws") as ws:

@@ -1,15 +1,9 @@
 """A thin async client for the Zalo OA Open API v3: one call, ``message/cs``.
 
-Zalo answers errors with HTTP 200 and ``error != 0`` (A1). They become
-:class:`~bot.interfaces.DeliveryError` so the outbox knows what to do:
-
-- ``-216`` (invalid access token): refresh once (single flight) and retry once;
-- ``-32`` (rate limited): retry later;
-- ``-230`` / ``-305`` (she last wrote more than 7 days / 48 hours ago):
-  permanent, reason starting with ``zalo_window:``;
-- ``-213`` (she does not follow the OA), ``-201`` (bad parameter): permanent;
-- quota (``-211``, ``-311``): retry much later;
-- anything else: retry with the outbox's backoff, the code is logged.
+Zalo answers errors with HTTP 200 and ``error != 0``; they become
+:class:`~bot.interfaces.DeliveryError` through the table in
+:mod:`bot.channels.zalo.errors`. An invalid access token (``-216``) is
+refreshed once (single flight) and the call retried once.
 """
 
 from __future__ import annotations
@@ -19,9 +13,9 @@ from typing import Any
 
 import aiohttp
 
-from bot.channels.zalo_common import WINDOW_REASON_PREFIX
-from bot.channels.zalo_tokens import TokenError, ZaloOATokens
-from bot.interfaces import DeliveryError
+from bot.channels.zalo.errors import OA_INVALID_TOKEN, TOKEN_BACKOFF, oa_error
+from bot.channels.zalo.oa_tokens import TokenError, ZaloOATokens
+from bot.interfaces import DeliveryError, Failure
 from bot.messages import Button
 
 log = logging.getLogger(__name__)
@@ -29,15 +23,6 @@ log = logging.getLogger(__name__)
 MAX_BUTTONS = 5
 MAX_BUTTON_TITLE = 100
 MAX_BUTTON_PAYLOAD = 1000
-RATE_LIMIT_BACKOFF = 30.0
-QUOTA_BACKOFF = 1800.0
-TOKEN_BACKOFF = 300.0
-
-INVALID_TOKEN = -216
-RATE_LIMITED = -32
-WINDOW_ERRORS = {-230: "7-day", -305: "48-hour"}
-PERMANENT_ERRORS = {-201: "invalid parameter", -213: "user does not follow the OA"}
-QUOTA_ERRORS = {-211: "out of quota", -311: "reply quota used up"}
 
 
 def text_body(user_id: str, text: str, buttons: list[Button] | None = None) -> dict[str, Any]:
@@ -93,7 +78,7 @@ class ZaloOAClient:
         body = text_body(user_id, text, buttons)
         token = await self._token(None)
         answer = await self._post(body, token)
-        if answer.get("error") == INVALID_TOKEN:
+        if answer.get("error") == OA_INVALID_TOKEN:
             log.info("zalo_oa: access token rejected (-216); refreshing")
             token = await self._token(token)
             answer = await self._post(body, token)
@@ -106,7 +91,9 @@ class ZaloOAClient:
             return (await self.tokens.refresh(stale)).access_token
         except TokenError as exc:
             log.error("zalo_oa: no usable access token: %s", exc)
-            raise DeliveryError(f"zalo_oa: token ({exc})", retry_after=TOKEN_BACKOFF) from None
+            raise DeliveryError(
+                Failure.CONFIG, f"zalo_oa: token ({exc})", retry_after=TOKEN_BACKOFF
+            ) from None
 
     async def _post(self, body: dict[str, Any], token: str) -> dict[str, Any]:
         try:
@@ -114,12 +101,12 @@ class ZaloOAClient:
                 self.url, json=body, headers={"access_token": token}, timeout=self.timeout
             ) as resp:
                 if resp.status != 200:
-                    raise DeliveryError(f"zalo_oa: http {resp.status}")
+                    raise DeliveryError(Failure.CONNECTION, f"zalo_oa: http {resp.status}")
                 answer = await resp.json(content_type=None)
         except (aiohttp.ClientError, TimeoutError, ValueError) as exc:
-            raise DeliveryError(f"zalo_oa: {type(exc).__name__}") from None
+            raise DeliveryError(Failure.CONNECTION, f"zalo_oa: {type(exc).__name__}") from None
         if not isinstance(answer, dict):
-            raise DeliveryError("zalo_oa: unexpected answer")
+            raise DeliveryError(Failure.CONNECTION, "zalo_oa: unexpected answer")
         return answer
 
     def _result(self, answer: dict[str, Any]) -> str:
@@ -132,23 +119,4 @@ class ZaloOAClient:
             code = None
         if code == 0:
             return ""
-        if code in WINDOW_ERRORS:
-            raise DeliveryError(
-                f"{WINDOW_REASON_PREFIX} outside reply window ({code}, {WINDOW_ERRORS[code]})",
-                permanent=True,
-            )
-        if code == RATE_LIMITED:
-            log.warning("zalo_oa: rate limited (-32)")
-            raise DeliveryError("zalo_oa: rate limited (-32)", retry_after=RATE_LIMIT_BACKOFF)
-        if code == INVALID_TOKEN:
-            log.error("zalo_oa: access token rejected again after a refresh (-216)")
-            raise DeliveryError("zalo_oa: invalid access token (-216)", retry_after=TOKEN_BACKOFF)
-        if code in PERMANENT_ERRORS:
-            raise DeliveryError(f"zalo_oa: {PERMANENT_ERRORS[code]} ({code})", permanent=True)
-        if code in QUOTA_ERRORS:
-            log.warning("zalo_oa: %s (%s)", QUOTA_ERRORS[code], code)
-            raise DeliveryError(
-                f"zalo_oa: {QUOTA_ERRORS[code]} ({code})", retry_after=QUOTA_BACKOFF
-            )
-        log.warning("zalo_oa: send failed with error %s", code)
-        raise DeliveryError(f"zalo_oa: error {code}")
+        raise oa_error(code)  # -216 here: refused again after a refresh

@@ -11,8 +11,8 @@ from datetime import timedelta
 import pytest
 from sqlalchemy import select
 
-from bot.channels.zalo_oa_api import ZaloOAClient
-from bot.channels.zalo_tokens import KV_NAME, ZaloOATokens, keep_fresh
+from bot.channels.zalo.oa_api import ZaloOAClient
+from bot.channels.zalo.oa_tokens import KV_NAME, ZaloOATokens, keep_fresh
 from bot.crypto import KeyRing
 from bot.messages import utcnow
 from bot.store.db import Database

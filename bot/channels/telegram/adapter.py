@@ -7,8 +7,11 @@ aiohttp app, answering 200 only once the update is handled and stored, 500 if
 the engine failed (Telegram then redelivers; the engine dedupes), 403 for a
 wrong secret.
 
-Only translation lives here (DESIGN.md §2): see ``telegram_convert`` for
-update → Incoming and ``telegram_render`` for Outgoing → Bot API.
+Only translation lives here: see ``convert`` for update → Incoming and
+``render`` for Outgoing → Bot API. Polled updates run through the shared
+:mod:`bot.channels.intake` (one chat's updates in order, retried while the
+database is down); a reply that cannot be sent follows the shared rule of
+:mod:`bot.channels.replies`.
 """
 
 from __future__ import annotations
@@ -16,6 +19,7 @@ from __future__ import annotations
 import asyncio
 import base64
 import contextlib
+import functools
 import hashlib
 import hmac
 import inspect
@@ -29,16 +33,15 @@ from telegram import BotCommand, ChatMemberUpdated, Update
 from telegram.error import NetworkError, RetryAfter, TelegramError
 from telegram.ext import AIORateLimiter, Application, ApplicationBuilder
 
-from bot.channels.telegram_convert import CHANNEL, Translated, translate
-from bot.channels.telegram_render import (
-    MAX_ALERT,
-    TelegramSender,
-    as_int_ids,
-    delete_recent,
-    send_outgoing,
-)
+from bot.channels.intake import Backoff, Intake
+from bot.channels.replies import FailedReplies
+from bot.channels.telegram.convert import CHANNEL, Translated, translate
+from bot.channels.telegram.errors import delivery_error
+from bot.channels.telegram.render import MAX_ALERT, as_int_ids, delete_recent, send_outgoing
+from bot.channels.telegram.sender import TelegramSender
 from bot.engine import Engine
 from bot.messages import Outgoing
+from bot.outbox import Outbox
 
 if TYPE_CHECKING:
     from bot.runtime import Runtime
@@ -50,8 +53,7 @@ SECRET_HEADER = "X-Telegram-Bot-Api-Secret-Token"
 ALLOWED_UPDATES = ["message", "edited_message", "callback_query", "my_chat_member"]
 #: Polling: how often an update that failed (database down) is tried again
 #: before it is given up, and the longest pause between tries.
-MAX_HANDLE_ATTEMPTS = 20
-MAX_HANDLE_BACKOFF = 30.0
+BACKOFF = Backoff(attempts=20, first_delay=0.5, factor=2.0, max_delay=30.0)
 #: Polling: updates of different chats handled at the same time.
 MAX_CONCURRENT_CHATS = 32
 #: Direct replies: extra tries after a network error (flood waits are retried
@@ -144,6 +146,7 @@ class TelegramChannel:
         poll_timeout: float = 10.0,
         team_groups: TeamGroups | None = None,
         rate_limit: float = 30.0,
+        outbox: Outbox | None = None,
     ) -> None:
         self.engine = engine
         self.token = token
@@ -156,9 +159,8 @@ class TelegramChannel:
         self._sender = TelegramSender()
         self.app: Application[Any, Any, Any, Any, Any, Any] | None = None
         self._consumer: asyncio.Task[None] | None = None
-        self._tails: dict[int | None, asyncio.Task[None]] = {}
-        self._slots = asyncio.Semaphore(MAX_CONCURRENT_CHATS)
-        self._stopping = False
+        self.intake = Intake(CHANNEL, backoff=BACKOFF, max_parallel=MAX_CONCURRENT_CHATS)
+        self.failed = FailedReplies(CHANNEL, engine.db, outbox or engine.outbox)
 
     @classmethod
     def from_runtime(cls, runtime: Runtime) -> TelegramChannel:
@@ -171,6 +173,7 @@ class TelegramChannel:
             webhook_url=settings.telegram_webhook_url,
             secret_token=webhook_secret(settings.secret_key),
             rate_limit=settings.telegram_rate_limit,
+            outbox=runtime.outbox,
         )
 
     @property
@@ -185,14 +188,13 @@ class TelegramChannel:
     def busy(self) -> bool:
         """Polling: updates fetched but not yet handled (shutdown and tests wait on it)."""
         queued = self.app is not None and self.app.update_queue.qsize() > 0
-        return queued or any(not t.done() for t in self._tails.values())
+        return queued or self.intake.busy
 
     async def wait_idle(self) -> None:
         """Return once every update fetched so far has been handled."""
         while self.busy:
-            pending = [t for t in self._tails.values() if not t.done()]
-            if pending:
-                await asyncio.wait(pending)
+            if self.intake.busy:
+                await self.intake.wait()
             else:
                 await asyncio.sleep(0)  # the consumer is taking the next one
 
@@ -205,7 +207,6 @@ class TelegramChannel:
     async def start(self) -> None:
         """Connect (getMe), register the commands, then set the webhook or start
         polling in the background: returns without blocking the loop."""
-        self._stopping = False
         quiet_library_loggers()
         builder = (
             ApplicationBuilder()
@@ -244,7 +245,6 @@ class TelegramChannel:
         return AIORateLimiter(overall_max_rate=self.rate_limit, max_retries=2)
 
     async def stop(self) -> None:
-        self._stopping = True
         app = self.app
         if app is None:
             return
@@ -252,7 +252,9 @@ class TelegramChannel:
             await app.updater.stop()
         # Let updates already fetched finish: the updater has confirmed them.
         with contextlib.suppress(TimeoutError):
-            await asyncio.wait_for(self.wait_idle(), timeout=10)
+            # The consumer marks each update done once it is in the intake.
+            await asyncio.wait_for(app.update_queue.join(), timeout=10)
+        await self.intake.close(seconds=10)
         self.app = None
         if self._consumer is not None:
             self._consumer.cancel()
@@ -304,47 +306,24 @@ class TelegramChannel:
         other, different chats in parallel."""
         while True:
             item = await queue.get()
-            if not isinstance(item, Update):
-                continue
             try:
-                chat = item.effective_chat
-                key = chat.id if chat is not None else None
-            except Exception:  # an update kind PTB cannot place: handle it on its own
-                key = None
-            previous = self._tails.get(key)
-            task = asyncio.create_task(self._handle_in_turn(previous, item))
-            self._tails[key] = task
-            task.add_done_callback(self._forget_tail)
+                if isinstance(item, Update):
+                    self._submit(item)
+            finally:
+                queue.task_done()
 
-    def _forget_tail(self, task: asyncio.Task[None]) -> None:
-        for key, tail in list(self._tails.items()):
-            if tail is task:
-                del self._tails[key]
+    def _submit(self, update: Update) -> None:
+        try:
+            chat = update.effective_chat
+            key = chat.id if chat is not None else None
+        except Exception:  # an update kind PTB cannot place: handle it on its own
+            key = None
+        self.intake.submit(key, functools.partial(self._handle_polled, update))
 
-    async def _handle_in_turn(self, previous: asyncio.Task[None] | None, update: Update) -> None:
-        if previous is not None:
-            with contextlib.suppress(BaseException):
-                await previous
-        async with self._slots:
-            await self._handle_with_retry(update)
-
-    async def _handle_with_retry(self, update: Update) -> None:
+    async def _handle_polled(self, update: Update) -> None:
         """Polling has no 500 to make Telegram redeliver, so an update that
         failed (database down) is kept and tried again with backoff."""
-        delay = 0.5
-        for attempt in range(1, MAX_HANDLE_ATTEMPTS + 1):
-            try:
-                await self.handle_update(update)
-                return
-            except Exception as exc:
-                if self._stopping or attempt == MAX_HANDLE_ATTEMPTS:
-                    log.error("telegram: update given up (%s)", type(exc).__name__)
-                    return
-                log.warning(
-                    "telegram: update not handled (%s); retry in %.1fs", type(exc).__name__, delay
-                )
-                await asyncio.sleep(delay)
-                delay = min(delay * 2, MAX_HANDLE_BACKOFF)
+        await self.intake.retry(lambda: self.handle_update(update))
 
     # -- one update ----------------------------------------------------------
 
@@ -397,7 +376,7 @@ class TelegramChannel:
         incoming = seen.incoming
         sent: list[int] = []
         erased = False
-        for reply in replies:
+        for index, reply in enumerate(replies):
             if reply.clear_history:
                 erased = True
                 exchange = [seen.own_message_id, incoming.button_message_id]
@@ -406,7 +385,8 @@ class TelegramChannel:
             try:
                 sent += await self._send(seen.chat_id, reply)
             except TelegramError as exc:
-                log.warning("telegram: reply not delivered (%s)", type(exc).__name__)
+                rest = replies[index:]
+                await self.failed.send_failed(str(seen.chat_id), rest, delivery_error(exc))
                 break
         if erased or seen.is_group:
             return

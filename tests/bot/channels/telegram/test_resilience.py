@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.bot.channels.test_telegram import Harness, _harness
+from tests.bot.channels.telegram.test_adapter import Harness, _harness
 from tests.fakes.telegram_api import FakeTelegramAPI
 
 SCRIPT = ["xin chào", "toi bi ck danh", "tôi muốn biết quyền của mình", "so dien thoai ho tro", "cảm ơn"]

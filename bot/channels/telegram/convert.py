@@ -1,7 +1,7 @@
 """Telegram updates → :class:`Incoming`. Pure functions, no I/O, so the
 translation can be checked against recorded Bot API payloads.
 
-Only translation lives here (DESIGN.md §2): which command means which payload,
+Only translation lives here: which command means which payload,
 what kind of attachment a message carries, which ids the engine needs for
 dedupe (``m<message_id>`` per chat, ``c<callback id>``), erase and group
 cards. What to answer is the runner's and handoff's business.
@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from telegram import CallbackQuery, Chat, Message, Update
 
 from bot.messages import Incoming
+from bot.text_limits import cap_input
 
 CHANNEL = "telegram"
 
@@ -29,9 +30,6 @@ USER_COMMANDS: dict[str, str] = {
     "erase": "cmd:erase",
     "privacy": "cmd:privacy",
 }
-
-#: Longest text handed to the engine; a 10 000-character paste is cut, not refused.
-MAX_TEXT = 10_000
 
 GROUP_TYPES = frozenset({Chat.GROUP, Chat.SUPERGROUP})
 
@@ -125,7 +123,7 @@ def from_message(message: Message, *, bot_username: str | None, edited: bool = F
             base.payload = USER_COMMANDS[command[0]]
         else:
             # Other commands (team: /end, /release, /to K7Q2 ...) go on unchanged.
-            base.text = text[:MAX_TEXT]
+            base.text = cap_input(text)
         return Translated(base, chat.id, is_group=is_group, own_message_id=own_id)
     kind = attachment_kind(message)
     if kind is None:
@@ -133,7 +131,7 @@ def from_message(message: Message, *, bot_username: str | None, edited: bool = F
     base.attachment = kind
     if message.caption:
         # A caption can carry danger words; the engine reads it like a text.
-        base.text = message.caption[:MAX_TEXT]
+        base.text = cap_input(message.caption)
     return Translated(base, chat.id, is_group=is_group, own_message_id=own_id)
 
 

@@ -5,7 +5,7 @@ With ``ZALO_BOT_WEBHOOK_URL`` it sets a webhook with a secret token and serves
 background task. Either way one person's updates are handled in arrival
 order, group chats are ignored, and replies are plain text: the platform
 documents no buttons, so choices are numbered options answered by number or
-label (``zalo_common``).
+label (``common``, ``options``).
 """
 
 from __future__ import annotations
@@ -15,28 +15,21 @@ import contextlib
 import hmac
 import logging
 import random
-from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 import aiohttp
 from aiohttp import web
 
-from bot.channels.zalo_common import (
-    MAX_INCOMING_TEXT,
-    InOrder,
-    OptionsStore,
-    add_options_purge,
-    handle_with_retry,
-    numbered,
-    payload_of_text,
-    split_text,
-)
-from bot.channels.zalo_sender import ZaloSender
+from bot.channels.zalo.common import MAX_TEXT, Inbound, Turns, platform_id, with_options
+from bot.channels.zalo.errors import bot_error
+from bot.channels.zalo.options import OptionsStore, add_options_purge
+from bot.channels.zalo.sender import ZaloSender
 from bot.engine import Engine
-from bot.interfaces import DeliveryError
+from bot.interfaces import DeliveryError, Failure
 from bot.messages import Incoming, Outgoing
 from bot.outbox import Outbox
 from bot.store.db import Database
+from bot.text_limits import cap_input, split_text
 
 if TYPE_CHECKING:
     from bot.crypto import KeyRing
@@ -116,18 +109,8 @@ class ZaloBotClient:
         return answer.get("result")
 
 
-@dataclass(frozen=True, slots=True)
-class BotUpdate:
-    address: str
-    message_id: str | None
-    text: str | None = None
-    attachment: str | None = None
-
-
-def _id(value: Any) -> str | None:
-    if isinstance(value, (str, int)) and not isinstance(value, bool) and str(value).strip():
-        return str(value).strip()[:64]
-    return None
+#: What a Bot Platform update means (the same shape as an OA event).
+BotUpdate = Inbound
 
 
 def unwrap(data: Any) -> Any:
@@ -155,10 +138,10 @@ def parse_update(data: Any) -> BotUpdate | None:
     sender = message.get("from")
     if isinstance(sender, dict) and sender.get("is_bot") is True:
         return None
-    address = _id(chat.get("id"))
+    address = platform_id(chat.get("id"))
     if address is None:
         raise BadUpdate("no chat id")
-    message_id = _id(message.get("message_id"))
+    message_id = platform_id(message.get("message_id"))
     if name in MEDIA_EVENTS:
         return BotUpdate(address, message_id, attachment=MEDIA_EVENTS[str(name)])
     if name == TEXT_EVENT or (name is None and isinstance(message.get("text"), str)):
@@ -167,7 +150,7 @@ def parse_update(data: Any) -> BotUpdate | None:
             raise BadUpdate("no text")
         if not text.strip():
             return None
-        return BotUpdate(address, message_id, text=text[:MAX_INCOMING_TEXT])
+        return BotUpdate(address, message_id, text=cap_input(text))
     log.debug("zalo_bot: event %s ignored", str(name)[:40])
     return None
 
@@ -186,31 +169,18 @@ class ZaloBotSender(ZaloSender):
     async def _deliver(self, address: str, message: Outgoing) -> tuple[list[str], bool]:
         text = message.text
         if message.buttons:
-            options = numbered(message.buttons)
-            text = f"{text}\n\n{options}" if text.strip() else options
+            text = with_options(text, message.buttons)
         ids: list[str] = []
-        for piece in split_text(text):
+        for piece in split_text(text, MAX_TEXT):
             try:
                 result = await self.client.call("sendMessage", {"chat_id": address, "text": piece})
             except ZaloBotError as exc:
-                raise _delivery_error(exc) from None
+                raise bot_error(exc.code) from None
             except (aiohttp.ClientError, TimeoutError) as exc:
-                raise DeliveryError(f"zalo_bot: {type(exc).__name__}") from None
-            if isinstance(result, dict) and _id(result.get("message_id")):
+                raise DeliveryError(Failure.CONNECTION, f"zalo_bot: {type(exc).__name__}") from None
+            if isinstance(result, dict) and platform_id(result.get("message_id")):
                 ids.append(str(result["message_id"]))
         return ids, bool(message.buttons)
-
-
-def _delivery_error(exc: ZaloBotError) -> DeliveryError:
-    reason = f"zalo_bot: error {exc.code}"
-    if exc.code == 429:
-        return DeliveryError(reason, retry_after=30.0)
-    if exc.code in (400, 403):  # bad chat or text, or she blocked the bot
-        return DeliveryError(reason, permanent=True)
-    if exc.code in (401, 404):
-        log.error("zalo_bot: the bot token is refused (check ZALO_BOT_TOKEN)")
-        return DeliveryError(reason, retry_after=300.0)
-    return DeliveryError(reason)
 
 
 def webhook_secret(keyring: KeyRing) -> str:
@@ -241,7 +211,8 @@ class ZaloBotChannel:
         self.webhook_url = webhook_url
         self.secret_token = secret_token
         self.poll_timeout = poll_timeout
-        self.work = InOrder()
+        self.turns = Turns(CHANNEL, engine, sender, options)
+        self.work = self.turns.intake
         self._poller: asyncio.Task[None] | None = None
 
     @classmethod
@@ -300,8 +271,7 @@ class ZaloBotChannel:
             poller.cancel()
             with contextlib.suppress(asyncio.CancelledError):
                 await poller
-        await self.work.drain()
-        self.work.cancel()
+        await self.work.close()
         await self.client.close()
 
     async def _poll(self) -> None:
@@ -355,30 +325,10 @@ class ZaloBotChannel:
         return web.Response(status=200)
 
     def _submit(self, update: BotUpdate) -> None:
-        self.work.submit(update.address, lambda: self._handle(update))
-
-    async def _handle(self, update: BotUpdate) -> None:
-        incoming = await self.translate(update)
-        replies = await handle_with_retry(self.engine, incoming)
-        if replies is not None:
-            await self._sender.reply(update.address, replies)
+        self.turns.submit(update)
 
     async def translate(self, update: BotUpdate) -> Incoming:
-        """A number or a label answers the options last shown; ``/start`` and
-        our payloads typed out are commands; anything else is her text."""
-        base = Incoming(channel=CHANNEL, address=update.address, message_id=update.message_id)
-        if update.attachment is not None:
-            base.attachment = update.attachment
-            return base
-        assert update.text is not None
-        payload = payload_of_text(update.text) or await self.options.resolve(
-            update.address, update.text
-        )
-        if payload is not None:
-            base.payload = payload
-        else:
-            base.text = update.text
-        return base
+        return await self.turns.translate(update)
 
 
 def _why(exc: BaseException) -> str:

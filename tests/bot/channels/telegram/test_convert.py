@@ -9,10 +9,11 @@ from typing import Any
 import pytest
 from telegram import Update
 
-from bot.channels.telegram_convert import translate
-from bot.channels.telegram_render import discreet_text, split_text, utf16_len
+from bot.channels.telegram.convert import translate
+from bot.channels.telegram.render import discreet_text, split_text
+from bot.text_limits import utf16_len
 
-FIXTURES = Path(__file__).resolve().parents[2] / "fixtures" / "telegram"
+FIXTURES = Path(__file__).resolve().parents[3] / "fixtures" / "telegram"
 BOT = "hoidap_test_bot"
 
 

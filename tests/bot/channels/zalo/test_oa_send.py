@@ -11,11 +11,12 @@ import pytest
 from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from bot.channels.zalo_common import OptionsStore, is_window_reason
-from bot.channels.zalo_oa import ZaloOASender
-from bot.channels.zalo_oa_api import ZaloOAClient
-from bot.channels.zalo_tokens import ZaloOATokens
+from bot.channels.zalo.oa import ZaloOASender
+from bot.channels.zalo.oa_api import ZaloOAClient
+from bot.channels.zalo.oa_tokens import ZaloOATokens
+from bot.channels.zalo.options import OptionsStore
 from bot.crypto import KeyRing
+from bot.interfaces import Failure
 from bot.messages import Button, Outgoing, utcnow
 from bot.outbox import Outbox, OutboxWorker
 from bot.store.db import Database
@@ -33,7 +34,7 @@ class Rig:
     outbox: Outbox
     sender: ZaloOASender
     worker: OutboxWorker
-    undeliverable: list[tuple[int, str]]
+    undeliverable: list[tuple[int, Failure]]
 
 
 @pytest.fixture
@@ -64,10 +65,12 @@ async def rig(db_url: str) -> AsyncIterator[Rig]:
         client = ZaloOAClient(tokens, api_base_url=fake.url)
         outbox = Outbox(keyring)
         sender = ZaloOASender(client, db, outbox, OptionsStore(db, keyring, "zalo_oa"))
-        seen: list[tuple[int, str]] = []
+        seen: list[tuple[int, Failure]] = []
 
-        async def on_undeliverable(session: AsyncSession, item: OutboxItem, reason: str) -> None:
-            seen.append((item.id, reason))
+        async def on_undeliverable(
+            session: AsyncSession, item: OutboxItem, failure: Failure
+        ) -> None:
+            seen.append((item.id, failure))
 
         worker = OutboxWorker(db, outbox, {"zalo_oa": sender}, on_undeliverable=on_undeliverable)
         try:
@@ -125,14 +128,14 @@ async def test_long_text_is_split_and_buttons_ride_on_the_last_piece(rig: Rig) -
 
 
 @pytest.mark.parametrize("db_url", ["sqlite", "postgres"], indirect=True)
-async def test_outside_reply_window_fails_the_row_with_a_window_reason(rig: Rig) -> None:
+async def test_outside_reply_window_fails_the_row_as_window_closed(rig: Rig) -> None:
     await queue(rig, Outgoing("Người tư vấn: chị còn đó không?"), Outgoing("lần hai"))
     rig.fake.oa_errors += [-305, -230]
     await rig.worker.drain()
     items = await rows(rig)
     assert [i.status for i in items] == ["failed", "failed"]
-    assert all(i.last_error and is_window_reason(i.last_error) for i in items)
-    assert [r for _, r in rig.undeliverable] == [i.last_error for i in items]
+    assert all(i.last_error and i.last_error.startswith("window_closed:") for i in items)
+    assert [f for _, f in rig.undeliverable] == [Failure.WINDOW_CLOSED, Failure.WINDOW_CLOSED]
     assert rig.fake.oa_sent == [] and rig.fake.refresh_calls == 0
 
 

@@ -15,8 +15,9 @@ from aiohttp.test_utils import TestClient, TestServer
 from sqlalchemy import select
 
 from bot.app import add_configured_channels, build_app
-from bot.channels.zalo_bot import ZaloBotChannel
-from bot.channels.zalo_common import OPTIONS_PREFIX, numbered
+from bot.channels.zalo.bot_platform import ZaloBotChannel
+from bot.channels.zalo.common import numbered
+from bot.channels.zalo.options import OPTIONS_PREFIX
 from bot.messages import Incoming, Outgoing
 from bot.runtime import Runtime, build_runtime
 from bot.store.models import KeyValue, User
@@ -160,13 +161,13 @@ async def test_webhook_mode_sets_the_hook_and_accepts_flat_and_wrapped(hooked: B
     headers = {"X-Bot-Api-Secret-Token": secret}
     resp = await hooked.http.post("/zalo/bot/webhook", json=update("xin chào"), headers=headers)
     assert resp.status == 200
-    await hooked.channel.work.drain()
+    await hooked.channel.work.wait()
     first = list(fake.bot_texts)
     assert first == as_bot_texts(await reference(hooked.runtime, {"text": "xin chào"}))
     wrapped = {"ok": True, "result": update(fixture="bot_image")}
     resp = await hooked.http.post("/zalo/bot/webhook", json=wrapped, headers=headers)
     assert resp.status == 200
-    await hooked.channel.work.drain()
+    await hooked.channel.work.wait()
     assert fake.bot_texts[len(first) :], "the wrapped update was answered too"
 
 
@@ -180,7 +181,7 @@ async def test_webhook_refuses_wrong_or_missing_secret_and_bad_bodies(hooked: Bo
     assert resp.status == 400
     resp = await hooked.http.post("/zalo/bot/webhook", json={"ok": True}, headers=good)
     assert resp.status == 400
-    await hooked.channel.work.drain()
+    await hooked.channel.work.wait()
     assert hooked.fake.bot_sent == []
 
 
@@ -197,7 +198,7 @@ async def test_erase_by_number_deletes_her_rows_and_keeps_no_options(polling: Bo
     fake.push_update(update(str(number)))
     await until(lambda: len(fake.bot_sent) >= len(done))
     assert fake.bot_texts == as_bot_texts(done)
-    await polling.channel.work.drain()
+    await polling.channel.work.wait()
     keyring = polling.runtime.keyring
     her_key = keyring.user_key("zalo_bot", CHAT)
     async with polling.runtime.db.transaction() as s:

@@ -28,7 +28,7 @@ from bot.store.models import MessageRef, OutboxItem, User
 from tests.conftest import SECRET, free_port, make_settings
 from tests.fakes.telegram_api import ChatMessage, FakeTelegramAPI
 
-FIXTURES = Path(__file__).resolve().parents[2] / "fixtures" / "telegram"
+FIXTURES = Path(__file__).resolve().parents[3] / "fixtures" / "telegram"
 HER = 555000111
 #: Words that must never show on a lock screen or stay behind after erase.
 SENSITIVE = ("bạo lực", "bao luc", "violence", "abuse", "chồng", "đánh", "113", "công an")
@@ -422,7 +422,7 @@ async def test_outbox_flood_wait_beyond_retries_is_rescheduled(polling: Harness)
     async with polling.runtime.db.transaction() as s:
         row = await s.scalar(select(OutboxItem))
         assert row is not None and row.status == "pending", "kept for later, not given up"
-        assert row.last_error == "telegram flood control"
+        assert row.last_error == "throttled: telegram flood control"
     await asyncio.sleep(1.1)
     await polling.worker.drain()
     assert [m.text for m in polling.api.sent_to(HER)] == ["Tin từ đội hỗ trợ"]

@@ -19,8 +19,8 @@ from aiohttp.test_utils import TestClient, TestServer
 from sqlalchemy import func, select
 
 from bot.app import add_configured_channels, build_app
-from bot.channels.zalo_common import fold
-from bot.channels.zalo_oa import ZaloOAChannel
+from bot.channels.zalo.common import fold
+from bot.channels.zalo.oa import ZaloOAChannel
 from bot.messages import Incoming, Outgoing
 from bot.runtime import Runtime, build_runtime
 from bot.store.models import User
@@ -65,7 +65,7 @@ class OA:
             "oa_user_send_text", text=text, msg_id=msg_id or uuid.uuid4().hex, sender_id=user
         )
         status = await self.post(event)
-        await self.channel.work.drain()
+        await self.channel.work.wait()
         return status
 
 
@@ -173,7 +173,7 @@ async def test_bad_signatures_are_refused_and_nothing_is_processed(oa: OA) -> No
         ),
     }
     assert statuses == dict.fromkeys(statuses, 403)
-    await oa.channel.work.drain()
+    await oa.channel.work.wait()
     await asyncio.sleep(0.05)
     assert oa.fake.oa_sent == []
     async with oa.runtime.db.transaction() as s:
@@ -190,7 +190,7 @@ async def test_malformed_events_get_400_and_receipts_are_ignored(oa: OA) -> None
     # Receipts and follows are acknowledged and ignored.
     assert await oa.post(load_event("oa_user_seen_message")) == 200
     assert await oa.post(load_event("oa_follow")) == 200
-    await oa.channel.work.drain()
+    await oa.channel.work.wait()
     assert oa.fake.oa_sent == []
     assert await oa.say("vẫn hoạt động") == 200
     assert oa.fake.oa_sent, "the channel still answers after bad input"
@@ -200,11 +200,11 @@ async def test_malformed_events_get_400_and_receipts_are_ignored(oa: OA) -> None
 async def test_redelivered_event_is_answered_once(oa: OA) -> None:
     event = load_event("oa_user_send_text", text="xin chào", msg_id="dup-123")
     assert await oa.post(event) == 200
-    await oa.channel.work.drain()
+    await oa.channel.work.wait()
     once = len(oa.fake.oa_sent)
     assert once > 0
     statuses = await asyncio.gather(*(oa.post(dict(event)) for _ in range(3)))
-    await oa.channel.work.drain()
+    await oa.channel.work.wait()
     assert statuses == [200, 200, 200]
     assert len(oa.fake.oa_sent) == once
 
@@ -228,5 +228,5 @@ async def test_button_tap_and_typed_label_become_payloads(oa: OA) -> None:
 async def test_non_text_gets_the_text_only_answer(oa: OA) -> None:
     event = load_event("oa_user_send_image", msg_id=uuid.uuid4().hex)
     assert await oa.post(event) == 200
-    await oa.channel.work.drain()
+    await oa.channel.work.wait()
     assert_same_answer(oa.fake.oa_sent, await reference(oa.runtime, {"attachment": "photo"}))

@@ -8,8 +8,8 @@ from dataclasses import dataclass
 
 import pytest
 
-from bot.channels.zalo_bot import ZaloBotClient, ZaloBotSender
-from bot.channels.zalo_common import OptionsStore
+from bot.channels.zalo.bot_platform import ZaloBotClient, ZaloBotSender
+from bot.channels.zalo.options import OptionsStore
 from bot.crypto import KeyRing
 from bot.messages import Button, Outgoing
 from bot.outbox import Outbox, OutboxWorker

@@ -3,8 +3,7 @@
 Rendering rules that protect her on a shared phone live here: discreet
 messages arrive without sound and with a neutral first line (the lock-screen
 preview shows only that line); erase deletes every recent message of her chat
-in batches of at most 100. Platform errors become :class:`DeliveryError` so
-the outbox knows whether to retry (network, flood) or give up (blocked).
+in batches of at most 100. Raises PTB's errors; ``errors`` says what they mean.
 """
 
 from __future__ import annotations
@@ -12,21 +11,14 @@ from __future__ import annotations
 import logging
 import re
 from collections.abc import Iterable
-from datetime import timedelta
 
 from telegram import Bot, InlineKeyboardButton, InlineKeyboardMarkup, Message
 from telegram.constants import BulkRequestLimit, MessageLimit
-from telegram.error import (
-    BadRequest,
-    ChatMigrated,
-    Forbidden,
-    NetworkError,
-    RetryAfter,
-    TelegramError,
-)
+from telegram.error import BadRequest, TelegramError
 
-from bot.interfaces import DeliveryError
 from bot.messages import Button, Outgoing
+from bot.text_limits import split_text as _split
+from bot.text_limits import utf16_len
 
 log = logging.getLogger(__name__)
 
@@ -43,8 +35,6 @@ _VIETNAMESE = re.compile(
     "[ăâđêôơưàảãáạằẳẵắặầẩẫấậèẻẽéẹềểễếệìỉĩíịòỏõóọồổỗốộờởỡớợùủũúụừửữứựỳỷỹýỵ]",
     re.IGNORECASE,
 )
-#: Where a long text may be cut, best first.
-_BREAKS = ("\n\n", "\n", ". ", "! ", "? ", "… ", "; ", ", ", " ")
 
 
 def neutral_line(text: str) -> str:
@@ -56,48 +46,10 @@ def discreet_text(text: str) -> str:
     return f"{neutral_line(text)}\n\n{text}"
 
 
-def utf16_len(text: str) -> int:
-    """Telegram counts message length in UTF-16 code units (emoji count twice)."""
-    return len(text.encode("utf-16-le")) // 2
-
-
-def _fit(text: str, limit: int) -> int:
-    """How many characters of ``text`` fit in ``limit`` UTF-16 units."""
-    if utf16_len(text) <= limit:
-        return len(text)
-    used = 0
-    for index, char in enumerate(text):
-        used += 2 if ord(char) > 0xFFFF else 1
-        if used > limit:
-            return index
-    return len(text)
-
-
 def split_text(text: str, limit: int = MAX_TEXT) -> list[str]:
-    """Cut a long text into parts Telegram accepts, on paragraph, line or
-    sentence boundaries where possible, so every part reads as whole sentences."""
-    parts: list[str] = []
-    rest = text
-    while utf16_len(rest) > limit:
-        room = _fit(rest, limit)
-        window = rest[:room]
-        cut = 0
-        for mark in _BREAKS:
-            found = window.rfind(mark)
-            if found > room // 3:  # not a tiny first part
-                cut = found + len(mark)
-                break
-        if cut == 0:
-            cut = room
-        part = rest[:cut].rstrip()
-        if part:
-            parts.append(part)
-        rest = rest[cut:].lstrip()
-    if not parts:
-        return [rest]
-    if rest.strip():
-        parts.append(rest.rstrip())
-    return parts
+    """Parts Telegram accepts (counted in UTF-16 units), cut on paragraph, line
+    or sentence boundaries where possible; a blank text is one part as is."""
+    return _split(text, limit, measure=utf16_len) or [text]
 
 
 def keyboard(buttons: Iterable[Button]) -> InlineKeyboardMarkup | None:
@@ -109,26 +61,6 @@ def keyboard(buttons: Iterable[Button]) -> InlineKeyboardMarkup | None:
             continue
         rows.append([InlineKeyboardButton(button.label[:64], callback_data=button.payload)])
     return InlineKeyboardMarkup(rows) if rows else None
-
-
-def retry_seconds(exc: RetryAfter) -> float:
-    value = exc.retry_after
-    return value.total_seconds() if isinstance(value, timedelta) else float(value)
-
-
-def delivery_error(exc: TelegramError) -> DeliveryError:
-    """What a Bot API error means for the outbox."""
-    if isinstance(exc, RetryAfter):
-        return DeliveryError("telegram flood control", retry_after=retry_seconds(exc))
-    if isinstance(exc, Forbidden):
-        # Blocked by the user, kicked from the group, account deleted: retrying cannot help.
-        return DeliveryError("telegram forbidden", permanent=True)
-    if isinstance(exc, BadRequest):
-        # Chat not found, message to edit gone...: the same request will fail again.
-        return DeliveryError("telegram bad request", permanent=True)
-    if isinstance(exc, NetworkError):
-        return DeliveryError("telegram network error")
-    return DeliveryError(f"telegram {type(exc).__name__}")
 
 
 async def send_outgoing(bot: Bot, chat_id: int | str, message: Outgoing) -> list[int]:
@@ -195,33 +127,3 @@ def as_int_ids(ids: Iterable[str | int | None]) -> list[int]:
         except (TypeError, ValueError):
             continue
     return out
-
-
-class TelegramSender:
-    """The outbox's way to Telegram: team replies, relays, request cards.
-
-    An alert has no button press to answer here, so it arrives as a normal
-    message. Works for private chats and (negative) group ids alike.
-    """
-
-    channel = CHANNEL
-
-    def __init__(self) -> None:
-        self.bot: Bot | None = None
-
-    async def send(self, address: str, message: Outgoing) -> list[str]:
-        if self.bot is None:
-            raise DeliveryError("telegram not started", retry_after=5.0)
-        chat_id: int | str = int(address) if address.lstrip("-").isdigit() else address
-        try:
-            ids = await send_outgoing(self.bot, chat_id, message)
-        except ChatMigrated as exc:  # a group became a supergroup: follow it once
-            try:
-                ids = await send_outgoing(self.bot, exc.new_chat_id, message)
-            except TelegramError as again:
-                raise delivery_error(again) from again
-        except TelegramError as exc:
-            raise delivery_error(exc) from exc
-        except (TimeoutError, OSError) as exc:
-            raise DeliveryError("telegram connection failed") from exc
-        return [str(i) for i in ids]

@@ -7,20 +7,22 @@ from datetime import timedelta
 
 from sqlalchemy import select, update
 
-from bot.channels.zalo_common import (
-    MAX_TEXT,
-    OptionsStore,
-    is_window_reason,
-    payload_of_text,
-    purge_options_hook,
-    split_text,
-)
+from bot.channels.zalo.common import MAX_TEXT, payload_of_text
+from bot.channels.zalo.errors import oa_error
+from bot.channels.zalo.options import OptionsStore, purge_options_hook
 from bot.crypto import KeyRing
+from bot.interfaces import Failure
 from bot.messages import Button, utcnow
 from bot.store.db import Database
 from bot.store.models import KeyValue
+from bot.text_limits import split_text as _split
 
 SECRET = "z" * 40
+
+
+def split_text(text: str) -> list[str]:
+    """The shared splitter at Zalo's limit."""
+    return _split(text, MAX_TEXT)
 
 
 def test_long_text_split_on_sentences_within_the_limit() -> None:
@@ -56,9 +58,10 @@ def test_only_exact_payloads_and_known_slash_commands_are_payloads() -> None:
     assert payload_of_text("xin chào") is None
 
 
-def test_window_reason_is_recognisable() -> None:
-    assert is_window_reason("zalo_window: outside reply window (-305, 48-hour)")
-    assert not is_window_reason("zalo_oa: rate limited (-32)")
+def test_window_failure_is_recognisable() -> None:
+    assert oa_error(-305).failure is Failure.WINDOW_CLOSED
+    assert oa_error(-230).failure is Failure.WINDOW_CLOSED and oa_error(-230).permanent
+    assert oa_error(-32).failure is not Failure.WINDOW_CLOSED
 
 
 BUTTONS = [

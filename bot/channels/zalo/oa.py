@@ -5,9 +5,9 @@
 the event in the background, one person's events in arrival order. Redelivered
 events are answered once: ``msg_id`` is the engine's dedupe key.
 
-Only translation lives here (DESIGN.md §2). The API client is in
-``zalo_oa_api``, the token pair in ``zalo_tokens``, the shared sending rules
-in ``zalo_sender``.
+Only translation lives here. The API client is in ``oa_api``, the token
+pair in ``oa_tokens``, the error table in ``errors``, what OA shares with the
+Bot Platform in ``common``, ``options`` and ``sender``.
 """
 
 from __future__ import annotations
@@ -19,28 +19,20 @@ import hmac
 import json
 import logging
 import time
-from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from aiohttp import web
 
-from bot.channels.zalo_common import (
-    MAX_INCOMING_TEXT,
-    InOrder,
-    OptionsStore,
-    add_options_purge,
-    handle_with_retry,
-    numbered,
-    payload_of_text,
-    split_text,
-)
-from bot.channels.zalo_oa_api import MAX_BUTTONS, ZaloOAClient
-from bot.channels.zalo_sender import ZaloSender
-from bot.channels.zalo_tokens import ZaloOATokens, keep_fresh
+from bot.channels.zalo.common import MAX_TEXT, Inbound, Turns, platform_id, with_options
+from bot.channels.zalo.oa_api import MAX_BUTTONS, ZaloOAClient
+from bot.channels.zalo.oa_tokens import ZaloOATokens, keep_fresh
+from bot.channels.zalo.options import OptionsStore, add_options_purge
+from bot.channels.zalo.sender import ZaloSender
 from bot.engine import Engine
 from bot.messages import Incoming, Outgoing
 from bot.outbox import Outbox
 from bot.store.db import Database
+from bot.text_limits import cap_input, split_text
 
 if TYPE_CHECKING:
     from bot.runtime import Runtime
@@ -70,12 +62,8 @@ class BadEvent(ValueError):
     """The body is not an event we can read (answered 400)."""
 
 
-@dataclass(frozen=True, slots=True)
-class OAEvent:
-    address: str
-    message_id: str | None
-    text: str | None = None
-    attachment: str | None = None
+#: What an OA event means (the same shape as a Bot Platform update).
+OAEvent = Inbound
 
 
 def signature(app_id: str, raw_body: bytes, timestamp: str, secret: str) -> str:
@@ -141,12 +129,6 @@ class SignatureCheck:
         return abs(now - sent) <= self.max_age
 
 
-def _id(value: Any) -> str | None:
-    if isinstance(value, (str, int)) and not isinstance(value, bool) and str(value).strip():
-        return str(value).strip()[:64]
-    return None
-
-
 def parse_event(data: dict[str, Any]) -> OAEvent | None:
     """An event → what she did, or None for events the bot does not answer
     (receipts, follows, the OA's own messages, unknown names)."""
@@ -158,10 +140,10 @@ def parse_event(data: dict[str, Any]) -> OAEvent | None:
         return None
     sender = data.get("sender")
     message = data.get("message")
-    address = _id(sender.get("id")) if isinstance(sender, dict) else None
+    address = platform_id(sender.get("id")) if isinstance(sender, dict) else None
     if address is None or not isinstance(message, dict):
         raise BadEvent("no sender id or message")
-    message_id = _id(message.get("msg_id"))
+    message_id = platform_id(message.get("msg_id"))
     if name in MEDIA_EVENTS:
         return OAEvent(address, message_id, attachment=MEDIA_EVENTS[name])
     text = message.get("text")
@@ -169,7 +151,7 @@ def parse_event(data: dict[str, Any]) -> OAEvent | None:
         raise BadEvent("no text")
     if not text.strip():
         return None
-    return OAEvent(address, message_id, text=text[:MAX_INCOMING_TEXT])
+    return OAEvent(address, message_id, text=cap_input(text))
 
 
 class ZaloOASender(ZaloSender):
@@ -189,8 +171,8 @@ class ZaloOASender(ZaloSender):
         as_numbers = len(buttons) > MAX_BUTTONS
         text = message.text
         if as_numbers:
-            text = f"{text}\n\n{numbered(buttons)}" if text.strip() else numbered(buttons)
-        pieces = split_text(text) or ["…"]
+            text = with_options(text, buttons)
+        pieces = split_text(text, MAX_TEXT) or ["…"]
         ids: list[str] = []
         for index, piece in enumerate(pieces):
             last = index == len(pieces) - 1
@@ -213,7 +195,8 @@ class ZaloOAChannel:
         self._sender = sender
         self.options = options
         self.check = check
-        self.work = InOrder()
+        self.turns = Turns(CHANNEL, engine, sender, options)
+        self.work = self.turns.intake
         self._token_task: asyncio.Task[None] | None = None
 
     @classmethod
@@ -261,8 +244,7 @@ class ZaloOAChannel:
             task.cancel()
             with contextlib.suppress(asyncio.CancelledError):
                 await task
-        await self.work.drain()
-        self.work.cancel()
+        await self.work.close()
         await self._sender.client.close()
 
     async def webhook(self, request: web.Request) -> web.Response:
@@ -275,13 +257,13 @@ class ZaloOAChannel:
             data = json.loads(raw)
             if not isinstance(data, dict):
                 raise BadEvent("not an object")
-            timestamp = _id(data.get("timestamp"))
+            timestamp = platform_id(data.get("timestamp"))
             if timestamp is None:
                 raise BadEvent("no timestamp")
         except (ValueError, UnicodeDecodeError):
             return web.Response(status=400)
         if not self.check.valid(raw, timestamp, given):
-            if _id(data.get("app_id")) not in (None, self.check.app_id):
+            if platform_id(data.get("app_id")) not in (None, self.check.app_id):
                 log.warning("zalo_oa: event for another app id (check ZALO_APP_ID)")
             log.info("zalo_oa: webhook call with a wrong signature refused")
             return web.Response(status=403)
@@ -293,28 +275,8 @@ class ZaloOAChannel:
         except BadEvent:
             return web.Response(status=400)
         if event is not None:
-            self.work.submit(event.address, lambda: self._handle(event))
+            self.turns.submit(event)
         return web.Response(status=200)
 
-    async def _handle(self, event: OAEvent) -> None:
-        incoming = await self.translate(event)
-        replies = await handle_with_retry(self.engine, incoming)
-        if replies is not None:
-            await self._sender.reply(event.address, replies)
-
     async def translate(self, event: OAEvent) -> Incoming:
-        """A tap on our button arrives as its payload in a text; a number or a
-        label answers the options last shown. Anything else is her text."""
-        base = Incoming(channel=CHANNEL, address=event.address, message_id=event.message_id)
-        if event.attachment is not None:
-            base.attachment = event.attachment
-            return base
-        assert event.text is not None
-        payload = payload_of_text(event.text) or await self.options.resolve(
-            event.address, event.text
-        )
-        if payload is not None:
-            base.payload = payload
-        else:
-            base.text = event.text
-        return base
+        return await self.turns.translate(event)
