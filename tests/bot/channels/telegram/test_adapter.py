@@ -364,6 +364,25 @@ async def test_flood_wait_is_respected_then_the_reply_arrives(polling: Harness) 
     assert tries[1].at - tries[0].at >= 1.0, "the bot waited retry_after before trying again"
 
 
+async def test_a_reply_that_cannot_be_sent_now_goes_to_the_outbox_in_order(
+    polling: Harness,
+) -> None:
+    """The shared rule for a failed direct reply: a server error that outlasts
+    the quick retries hands this reply and the ones after it to the outbox."""
+    polling.api.fail("sendMessage", status=500, times=3)
+    assert await polling.say(HER, "/start") == []
+    assert await polling.rows(OutboxItem, HER) >= 1, "kept for the outbox, not dropped"
+    await polling.worker.drain()
+    welcome = polling.api.sent_to(HER)
+    assert welcome and welcome[-1].buttons, "the whole welcome arrives, menu last"
+
+
+async def test_a_reply_to_someone_who_blocked_the_bot_is_not_queued(polling: Harness) -> None:
+    polling.api.block(HER)
+    await polling.say(HER, "/start")
+    assert await polling.rows(OutboxItem, HER) == 0, "no retries towards a blocked chat"
+
+
 # -- outbox (team replies, notices) --------------------------------------------------
 
 
