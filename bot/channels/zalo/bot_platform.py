@@ -26,7 +26,7 @@ from bot.channels.zalo.options import OptionsStore, add_options_purge
 from bot.channels.zalo.sender import ZaloSender
 from bot.engine import Engine
 from bot.interfaces import DeliveryError, Failure
-from bot.messages import Incoming, Outgoing
+from bot.messages import Outgoing
 from bot.outbox import Outbox
 from bot.store.db import Database
 from bot.text_limits import cap_input, split_text
@@ -326,9 +326,6 @@ class ZaloBotChannel:
 
     def _submit(self, update: BotUpdate) -> None:
         self.turns.submit(update)
-
-    async def translate(self, update: BotUpdate) -> Incoming:
-        return await self.turns.translate(update)
 
 
 def _why(exc: BaseException) -> str:

@@ -134,7 +134,9 @@ class Turns:
         """A tap on an OA button arrives as its payload in a text; ``/start``
         and our payloads typed out are commands; a number or a label answers
         the options last shown. Anything else is her text."""
-        base = Incoming(channel=self.channel, address=inbound.address, message_id=inbound.message_id)
+        base = Incoming(
+            channel=self.channel, address=inbound.address, message_id=inbound.message_id
+        )
         if inbound.attachment is not None:
             base.attachment = inbound.attachment
             return base

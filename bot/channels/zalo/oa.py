@@ -29,7 +29,7 @@ from bot.channels.zalo.oa_tokens import ZaloOATokens, keep_fresh
 from bot.channels.zalo.options import OptionsStore, add_options_purge
 from bot.channels.zalo.sender import ZaloSender
 from bot.engine import Engine
-from bot.messages import Incoming, Outgoing
+from bot.messages import Outgoing
 from bot.outbox import Outbox
 from bot.store.db import Database
 from bot.text_limits import cap_input, split_text
@@ -277,6 +277,3 @@ class ZaloOAChannel:
         if event is not None:
             self.turns.submit(event)
         return web.Response(status=200)
-
-    async def translate(self, event: OAEvent) -> Incoming:
-        return await self.turns.translate(event)

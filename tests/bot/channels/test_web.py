@@ -170,7 +170,9 @@ async def test_message_sent_while_her_socket_was_down_arrives_once_on_reconnect(
         # Nothing is sent twice on this socket.
         await ws.send_json({"type": "message", "id": "u9", "text": "vâng"})
         after = await receive_until(ws, "ack")
-        assert all(m.get("seq", 1 << 60) > replayed[0]["seq"] for m in after if m["type"] == "message")
+        assert all(
+            m.get("seq", 1 << 60) > replayed[0]["seq"] for m in after if m["type"] == "message"
+        )
     # Acknowledged messages are deleted: a later resume from 0 does not show them again.
     async with client.ws_connect("/ws") as ws:
         await ws.send_json({"type": "resume", "seq": 0})

@@ -12,11 +12,19 @@ import pytest
 from tests.bot.channels.telegram.test_adapter import Harness, _harness
 from tests.fakes.telegram_api import FakeTelegramAPI
 
-SCRIPT = ["xin chào", "toi bi ck danh", "tôi muốn biết quyền của mình", "so dien thoai ho tro", "cảm ơn"]
+SCRIPT = [
+    "xin chào",
+    "toi bi ck danh",
+    "tôi muốn biết quyền của mình",
+    "so dien thoai ho tro",
+    "cảm ơn",
+]
 CHATS = [7001, 7002, 7003, 7004]
 
 
-async def conversation(api_factory: FakeTelegramAPI, database_url: str, tmp_path: Path) -> dict[int, list[str]]:
+async def conversation(
+    api_factory: FakeTelegramAPI, database_url: str, tmp_path: Path
+) -> dict[int, list[str]]:
     """Every chat plays the script (turns in order, chats in parallel); returns
     what each chat received."""
     harness: AsyncIterator[Harness] = _harness(api_factory, database_url, tmp_path, webhook=True)
@@ -45,7 +53,9 @@ async def test_flaky_api_loses_nothing_and_keeps_order(sqlite_url: str, tmp_path
     async with FakeTelegramAPI() as flaky:
         flaky.fail_every("sendMessage", 5, status=429, retry_after=1)
         flaky.fail_every("sendMessage", 7, status=500)
-        got = await conversation(flaky, f"sqlite+aiosqlite:///{tmp_path / 'flaky.db'}", tmp_path / "flaky")
+        got = await conversation(
+            flaky, f"sqlite+aiosqlite:///{tmp_path / 'flaky.db'}", tmp_path / "flaky"
+        )
         failed = [c for c in flaky.calls if c.method == "sendMessage"]
     assert len(failed) > sum(len(v) for v in expected.values()), "the failures really happened"
     for chat in CHATS:
