@@ -15,12 +15,14 @@ import contextlib
 import hmac
 import logging
 import random
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 import aiohttp
 from aiohttp import web
 
-from bot.channels.zalo.common import MAX_TEXT, Inbound, Turns, platform_id, with_options
+from bot.channels.zalo.bot_api import ZaloBotClient, ZaloBotError
+from bot.channels.zalo.bot_updates import BadUpdate, BotUpdate, parse_update, unwrap
+from bot.channels.zalo.common import MAX_TEXT, Turns, platform_id, with_options
 from bot.channels.zalo.errors import bot_error
 from bot.channels.zalo.options import OptionsStore, add_options_purge
 from bot.channels.zalo.sender import ZaloSender
@@ -29,7 +31,7 @@ from bot.interfaces import DeliveryError, Failure
 from bot.messages import Outgoing
 from bot.outbox import Outbox
 from bot.store.db import Database
-from bot.text_limits import cap_input, split_text
+from bot.text_limits import split_text
 
 if TYPE_CHECKING:
     from bot.crypto import KeyRing
@@ -43,116 +45,6 @@ SECRET_HEADER = "X-Bot-Api-Secret-Token"
 #: ``getUpdates`` answers 408 when the long poll ended without an update (A2).
 NO_UPDATE = 408
 MAX_POLL_BACKOFF = 60.0
-
-MEDIA_EVENTS = {
-    "message.image.received": "photo",
-    "message.sticker.received": "sticker",
-    "message.unsupported.received": "other",
-}
-TEXT_EVENT = "message.text.received"
-
-
-class ZaloBotError(Exception):
-    """``{ok: false, error_code, description}``, or an HTTP answer without JSON."""
-
-    def __init__(self, code: int, description: str) -> None:
-        super().__init__(f"{code} {description}")
-        self.code = code
-        self.description = description
-
-
-class BadUpdate(ValueError):
-    """The body is not an update we can read (answered 400)."""
-
-
-class ZaloBotClient:
-    """``POST {base}{token}/{method}`` with a JSON body; the token is in the
-    URL, so URLs are never logged."""
-
-    def __init__(
-        self, token: str, base_url: str, *, http: aiohttp.ClientSession | None = None
-    ) -> None:
-        self._prefix = f"{base_url}{token}/"
-        self._http = http
-        self._own_http = http is None
-
-    def _session(self) -> aiohttp.ClientSession:
-        if self._http is None or self._http.closed:
-            self._http = aiohttp.ClientSession()
-            self._own_http = True
-        return self._http
-
-    async def close(self) -> None:
-        if self._own_http and self._http is not None:
-            await self._http.close()
-        self._http = None
-
-    async def call(
-        self, method: str, body: dict[str, Any] | None = None, *, seconds: float = 15.0
-    ) -> Any:
-        async with self._session().post(
-            self._prefix + method,
-            json=body or {},
-            timeout=aiohttp.ClientTimeout(total=seconds),
-        ) as resp:
-            try:
-                answer = await resp.json(content_type=None)
-            except ValueError:
-                answer = None
-            status = resp.status
-        if not isinstance(answer, dict):
-            raise ZaloBotError(status, f"http {status}")
-        if not answer.get("ok"):
-            code = answer.get("error_code")
-            return_code = code if isinstance(code, int) else status
-            raise ZaloBotError(return_code, str(answer.get("description") or "")[:100])
-        return answer.get("result")
-
-
-#: What a Bot Platform update means (the same shape as an OA event).
-BotUpdate = Inbound
-
-
-def unwrap(data: Any) -> Any:
-    """Webhook bodies come flat or wrapped in ``{ok, result}`` (A2 ❓): accept both."""
-    if isinstance(data, dict) and "result" in data and "message" not in data:
-        return data["result"]
-    return data
-
-
-def parse_update(data: Any) -> BotUpdate | None:
-    """An update → what she did; None for group chats, bots and events the
-    bot does not answer."""
-    if not isinstance(data, dict):
-        raise BadUpdate("not an object")
-    message = data.get("message")
-    if not isinstance(message, dict):
-        raise BadUpdate("no message")
-    name = data.get("event_name")
-    chat = message.get("chat")
-    if not isinstance(chat, dict):
-        raise BadUpdate("no chat")
-    if str(chat.get("chat_type") or "").upper() == "GROUP":
-        log.debug("zalo_bot: group message ignored")
-        return None
-    sender = message.get("from")
-    if isinstance(sender, dict) and sender.get("is_bot") is True:
-        return None
-    address = platform_id(chat.get("id"))
-    if address is None:
-        raise BadUpdate("no chat id")
-    message_id = platform_id(message.get("message_id"))
-    if name in MEDIA_EVENTS:
-        return BotUpdate(address, message_id, attachment=MEDIA_EVENTS[str(name)])
-    if name == TEXT_EVENT or (name is None and isinstance(message.get("text"), str)):
-        text = message.get("text")
-        if not isinstance(text, str):
-            raise BadUpdate("no text")
-        if not text.strip():
-            return None
-        return BotUpdate(address, message_id, text=cap_input(text))
-    log.debug("zalo_bot: event %s ignored", str(name)[:40])
-    return None
 
 
 class ZaloBotSender(ZaloSender):

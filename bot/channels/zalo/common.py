@@ -17,7 +17,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from bot.channels.intake import Backoff, Intake
-from bot.messages import Button, Incoming
+from bot.messages import Button, Incoming, Outgoing
 
 if TYPE_CHECKING:
     from bot.channels.zalo.options import OptionsStore
@@ -127,7 +127,7 @@ class Turns:
         if replies is not None:
             await self.sender.reply(inbound.address, replies)
 
-    async def _decide(self, inbound: Inbound) -> list[Any]:
+    async def _decide(self, inbound: Inbound) -> list[Outgoing]:
         return await self.engine.handle(await self.translate(inbound))
 
     async def translate(self, inbound: Inbound) -> Incoming:

@@ -14,17 +14,15 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import hashlib
-import hmac
 import json
 import logging
-import time
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 from aiohttp import web
 
-from bot.channels.zalo.common import MAX_TEXT, Inbound, Turns, platform_id, with_options
+from bot.channels.zalo.common import MAX_TEXT, Turns, platform_id, with_options
 from bot.channels.zalo.oa_api import MAX_BUTTONS, ZaloOAClient
+from bot.channels.zalo.oa_events import BadEvent, SignatureCheck, parse_event
 from bot.channels.zalo.oa_tokens import ZaloOATokens, keep_fresh
 from bot.channels.zalo.options import OptionsStore, add_options_purge
 from bot.channels.zalo.sender import ZaloSender
@@ -32,7 +30,7 @@ from bot.engine import Engine
 from bot.messages import Outgoing
 from bot.outbox import Outbox
 from bot.store.db import Database
-from bot.text_limits import cap_input, split_text
+from bot.text_limits import split_text
 
 if TYPE_CHECKING:
     from bot.runtime import Runtime
@@ -42,116 +40,6 @@ log = logging.getLogger(__name__)
 CHANNEL = "zalo_oa"
 ROUTE = "/zalo/oa/webhook"
 SIGNATURE_HEADER = "X-ZEvent-Signature"
-
-TEXT_EVENTS = frozenset({"user_send_text"})
-#: Non-text messages: the runner answers that the bot reads text only.
-MEDIA_EVENTS = {
-    "user_send_image": "photo",
-    "user_send_sticker": "sticker",
-    "user_send_gif": "animation",
-    "user_send_audio": "audio",
-    "user_send_video": "video",
-    "user_send_file": "document",
-    "user_send_location": "location",
-    "user_send_link": "link",
-    "user_send_business_card": "contact",
-}
-
-
-class BadEvent(ValueError):
-    """The body is not an event we can read (answered 400)."""
-
-
-#: What an OA event means (the same shape as a Bot Platform update).
-OAEvent = Inbound
-
-
-def signature(app_id: str, raw_body: bytes, timestamp: str, secret: str) -> str:
-    """``mac=`` + hex SHA-256 of app id + raw body + timestamp + secret (A1)."""
-    digest = hashlib.sha256(
-        app_id.encode() + raw_body + timestamp.encode() + secret.encode()
-    ).hexdigest()
-    return "mac=" + digest
-
-
-class SignatureCheck:
-    """Which secret signs the events is uncertain (A1 ❓): the OA secret key by
-    default, ``ZALO_OA_SIGNATURE_SECRET=app_secret`` or ``either`` to change it.
-    A failure that the other secret would have passed is logged with the
-    setting to change, so a wrong guess shows up on the first event."""
-
-    def __init__(
-        self,
-        app_id: str,
-        *,
-        oa_secret_key: str | None,
-        app_secret: str | None,
-        mode: str = "oa_secret_key",
-        max_age: float = 300.0,
-    ) -> None:
-        self.app_id = app_id
-        self.max_age = max_age
-        named = {"oa_secret_key": oa_secret_key, "app_secret": app_secret}
-        chosen = list(named) if mode == "either" else [mode]
-        self.secrets = [s for n in chosen if (s := named.get(n))]
-        self.others = {n: s for n, s in named.items() if n not in chosen and s}
-        if not self.secrets:
-            log.error("zalo_oa: no signing secret configured: every webhook call is refused")
-
-    def valid(self, raw_body: bytes, timestamp: str, given: str) -> bool:
-        given_b = given.strip().encode()
-        ok = False
-        for secret in self.secrets:
-            expected = signature(self.app_id, raw_body, timestamp, secret).encode()
-            ok |= hmac.compare_digest(expected, given_b)
-        if not ok:
-            for name, secret in self.others.items():
-                expected = signature(self.app_id, raw_body, timestamp, secret).encode()
-                if hmac.compare_digest(expected, given_b):
-                    log.warning(
-                        "zalo_oa: event signed with the %s, not the configured secret: "
-                        "set ZALO_OA_SIGNATURE_SECRET=%s",
-                        name.replace("_", " "),
-                        name,
-                    )
-        return ok
-
-    def fresh(self, timestamp: str, now: float | None = None) -> bool:
-        """Events older (or further in the future) than ``max_age`` seconds are
-        refused, so a captured event cannot be replayed later. 0 turns it off."""
-        if self.max_age <= 0:
-            return True
-        try:
-            sent = int(timestamp) / 1000.0
-        except ValueError:
-            return False
-        now = time.time() if now is None else now
-        return abs(now - sent) <= self.max_age
-
-
-def parse_event(data: dict[str, Any]) -> OAEvent | None:
-    """An event → what she did, or None for events the bot does not answer
-    (receipts, follows, the OA's own messages, unknown names)."""
-    name = data.get("event_name")
-    if not isinstance(name, str):
-        raise BadEvent("no event_name")
-    if name not in TEXT_EVENTS and name not in MEDIA_EVENTS:
-        log.debug("zalo_oa: event %s ignored", name[:40])
-        return None
-    sender = data.get("sender")
-    message = data.get("message")
-    address = platform_id(sender.get("id")) if isinstance(sender, dict) else None
-    if address is None or not isinstance(message, dict):
-        raise BadEvent("no sender id or message")
-    message_id = platform_id(message.get("msg_id"))
-    if name in MEDIA_EVENTS:
-        return OAEvent(address, message_id, attachment=MEDIA_EVENTS[name])
-    text = message.get("text")
-    if not isinstance(text, str):
-        raise BadEvent("no text")
-    if not text.strip():
-        return None
-    return OAEvent(address, message_id, text=cap_input(text))
 
 
 class ZaloOASender(ZaloSender):

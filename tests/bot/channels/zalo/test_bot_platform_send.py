@@ -8,7 +8,8 @@ from dataclasses import dataclass
 
 import pytest
 
-from bot.channels.zalo.bot_platform import ZaloBotClient, ZaloBotSender
+from bot.channels.zalo.bot_api import ZaloBotClient
+from bot.channels.zalo.bot_platform import ZaloBotSender
 from bot.channels.zalo.options import OptionsStore
 from bot.crypto import KeyRing
 from bot.messages import Button, Outgoing

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from bot.channels.zalo.bot_platform import BadUpdate, parse_update, unwrap
-from bot.channels.zalo.oa import BadEvent, SignatureCheck, parse_event, signature
+from bot.channels.zalo.bot_updates import BadUpdate, parse_update, unwrap
+from bot.channels.zalo.oa_events import BadEvent, SignatureCheck, parse_event, signature
 from tests.fakes.zalo_api import load_event, now_ms, oa_signature
 
 
