@@ -11,7 +11,7 @@ from aiohttp import web
 
 from bot import appkeys
 from bot.channels.web import WebChannel, healthz, purge_web_pending
-from bot.metrics import metrics_endpoint
+from bot.metrics_http import metrics_endpoint
 from bot.runtime import Runtime, build_runtime
 from bot.settings import Settings
 
