@@ -30,10 +30,8 @@ def add_configured_channels(runtime: Runtime) -> None:
     from bot.console.web import ConsoleChannel
 
     runtime.add_channel(ConsoleChannel(runtime))
-    try:
-        from bot.channels.registry import platform_channels
-    except ImportError:
-        return
+    from bot.channels.registry import platform_channels
+
     for channel in platform_channels(runtime):
         runtime.add_channel(channel)
 

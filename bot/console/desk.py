@@ -66,7 +66,7 @@ class Desk:
     # ---- reading -------------------------------------------------------------
 
     async def state(self, login: str) -> dict[str, Any]:
-        from handoff import store  # type: ignore[attr-defined]  # until handoff/ lands
+        from handoff import store
         from handoff.models import ACTIVE, QUEUED, HandoffRequest
 
         team_ids = self.team_ids(login)
@@ -128,7 +128,7 @@ class Desk:
 
     async def chat(self, login: str, request_id: int) -> dict[str, Any]:
         """Her chat with this member: the transcript and the team's private notes."""
-        from handoff import store  # type: ignore[attr-defined]  # until handoff/ lands
+        from handoff import store
         from handoff.models import HandoffMessage
 
         async with self.h.db.transaction() as session:
