@@ -20,7 +20,6 @@ from typing import Final, Literal
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.messages import Outgoing
-from bot.store.models import User
 from handoff import store, texts
 from handoff.context import HandoffContext
 from handoff.models import ACTIVE, HandoffRequest
@@ -80,7 +79,7 @@ class Relay:
         self, session: AsyncSession, request: HandoffRequest, messages: list[Outgoing]
     ) -> bool:
         """Queue messages to her; False if she no longer exists (erased, purged)."""
-        user = await session.get(User, request.user_key)
+        user = await store.user_of(session, request)
         if user is None:
             return False
         for message in messages:

@@ -61,6 +61,11 @@ async def request_by_id(session: AsyncSession, request_id: int) -> HandoffReques
     return await session.get(HandoffRequest, request_id)
 
 
+async def user_of(session: AsyncSession, request: HandoffRequest) -> User | None:
+    """The person who asked; None once she is erased or purged."""
+    return await session.get(User, request.user_key)
+
+
 async def last_request_for_user(session: AsyncSession, user_key: str) -> HandoffRequest | None:
     stmt = (
         select(HandoffRequest)

@@ -53,7 +53,9 @@ class TeamSide:
 
     async def _first_time(self, session: AsyncSession, incoming: Incoming) -> bool:
         key = self.ctx.keyring.user_key(incoming.channel, str(incoming.address))
-        return await store.first_time(session, self.ctx.db, key, incoming.message_id, self.ctx.clock())
+        return await store.first_time(
+            session, self.ctx.db, key, incoming.message_id, self.ctx.clock()
+        )
 
     async def _in_group(
         self, incoming: Incoming, group: Team, actor: Identity | None
@@ -124,7 +126,7 @@ class TeamSide:
     ) -> list[Outgoing]:
         """First member of the team to press Take wins: a conditional update
         ``WHERE status='queued'`` decides, whatever the number of processes."""
-        request = await session.get(HandoffRequest, request_id)
+        request = await store.request_by_id(session, request_id)
         if request is None or request.status == CLOSED:
             return [Outgoing(texts.ALERT_CLOSED, alert=True)]
         member = self.member_for(request, actor)

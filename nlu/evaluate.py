@@ -40,7 +40,9 @@ def report(gold: Sequence[str], pred: Sequence[str], top_confusions: int = 10) -
     }
 
 
-def predict_all(parse: Callable[[str], ParseResult], texts: Sequence[str]) -> list[tuple[str, float]]:
+def predict_all(
+    parse: Callable[[str], ParseResult], texts: Sequence[str]
+) -> list[tuple[str, float]]:
     out = []
     for t in texts:
         r = parse(t)
