@@ -11,7 +11,7 @@ from aiohttp import web
 
 from bot import appkeys
 from bot.channels.web import WebChannel, healthz
-from bot.metrics import metrics_endpoint
+from bot.metrics_http import metrics_endpoint
 from bot.runtime import Runtime, build_runtime
 from bot.settings import Settings
 from bot.store.web_pending import purge_web_pending
@@ -31,10 +31,8 @@ def add_configured_channels(runtime: Runtime) -> None:
     from bot.console.web import ConsoleChannel
 
     runtime.add_channel(ConsoleChannel(runtime))
-    try:
-        from bot.channels.registry import platform_channels
-    except ImportError:
-        return
+    from bot.channels.registry import platform_channels
+
     for channel in platform_channels(runtime):
         runtime.add_channel(channel)
 

@@ -10,27 +10,16 @@ import logging
 import sys
 from collections.abc import Callable, Sequence
 
-from bot import logs
-from bot.settings import Settings, SettingsError, load_settings
+from bot.settings import SettingsError, settings_or_exit
 
 #: Modules that add their own sub-commands with ``register(subparsers)``.
 PLUGIN_COMMANDS = ("nlu.cli", "responses.cli", "handoff.cli", "bot.stats_cli", "bot.console.cli")
 
 
-def _settings_or_exit() -> Settings:
-    try:
-        settings = load_settings()
-    except SettingsError as exc:
-        print(f"helpline: bad setting {exc}", file=sys.stderr)
-        raise SystemExit(2) from None
-    logs.configure(settings.log_level)
-    return settings
-
-
 def cmd_run(args: argparse.Namespace) -> int:
     from bot.app import serve
 
-    settings = _settings_or_exit()
+    settings = settings_or_exit()
     try:
         asyncio.run(serve(settings))
     except SettingsError as exc:  # e.g. a bad teams file, found while building the runtime
@@ -49,7 +38,7 @@ def cmd_chat(args: argparse.Namespace) -> int:
     from bot.channels.terminal import chat
     from bot.runtime import build_runtime
 
-    settings = _settings_or_exit()
+    settings = settings_or_exit()
     if args.json:
         logging.getLogger().setLevel(logging.WARNING)
 
@@ -65,7 +54,7 @@ def cmd_chat(args: argparse.Namespace) -> int:
 def cmd_db_upgrade(args: argparse.Namespace) -> int:
     from bot.store.db import Database
 
-    settings = _settings_or_exit()
+    settings = settings_or_exit()
 
     async def main() -> None:
         db = Database(settings.database_url)

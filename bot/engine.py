@@ -12,12 +12,14 @@ import logging
 import time
 from dataclasses import dataclass, field
 from datetime import timedelta
+from typing import assert_never
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.crypto import KeyRing
 from bot.interfaces import (
     Action,
+    ActionCall,
     FlowRunner,
     Handoff,
     NLUBackend,
@@ -66,6 +68,10 @@ class TurnTrace:
 
 
 class Engine:
+    """One turn of one person. Everything it writes besides her rows comes in
+    from outside (counters, statistics, the message-id recorder), so the
+    runtime owns their background loops and a test can read them."""
+
     def __init__(
         self,
         db: Database,
@@ -74,8 +80,10 @@ class Engine:
         runner: FlowRunner,
         outbox: Outbox,
         *,
+        metrics: Metrics,
+        stats: Stats,
+        message_refs: MessageRefRecorder,
         handoff: Handoff | None = None,
-        stats: Stats | None = None,
         confidence_threshold: float = 0.5,
     ) -> None:
         self.db = db
@@ -84,11 +92,11 @@ class Engine:
         self.runner = runner
         self.outbox = outbox
         self.handoff = handoff
-        self.stats = stats or Stats(db)
+        self.stats = stats
         self.threshold = confidence_threshold
         self.locks = KeyedLocks()
-        self.metrics = Metrics()
-        self.message_refs = MessageRefRecorder(db)
+        self.metrics = metrics
+        self.message_refs = message_refs
         self.last_trace = TurnTrace()
 
     async def handle(self, incoming: Incoming) -> list[Outgoing]:
@@ -145,7 +153,9 @@ class Engine:
     def _intent(self, parse: ParseResult | None) -> tuple[str | None, float]:
         if parse is None:
             return None, 0.0
-        intent = parse.get("intent") or {}
+        intent = parse.get("intent")
+        if intent is None:
+            return None, 0.0
         name, confidence = intent.get("name"), float(intent.get("confidence") or 0.0)
         # The safety net's emergency is trusted at any confidence (DESIGN.md §3.6).
         if name == "emergency" or (name and confidence >= self.threshold):
@@ -175,13 +185,13 @@ class Engine:
             state=dict(user.state or {}),
             intent=intent,
             confidence=confidence,
-            entities=list((parse or {}).get("entities") or []),
+            entities=list(parse.get("entities") or []) if parse else [],
             payload=incoming.payload,
             text=incoming.text,
             attachment=incoming.attachment,
             placeholders=placeholders,
             in_handoff=in_handoff,
-            detected_language=(parse or {}).get("language"),
+            detected_language=parse.get("language") if parse else None,
         )
         result: TurnResult = self.runner.step(ctx)
         user.state = result.state
@@ -190,11 +200,11 @@ class Engine:
         if in_handoff and intent == "emergency" and self.handoff is not None:
             # Her words still reach the counsellor; the 113 answer comes first.
             messages += await self.handoff.relay_from_user(session, user, incoming, intent)
-        for action in result.actions:
-            trace.actions.append(action.name)
-            if action.name == "erase":
+        for call in result.actions:
+            trace.actions.append(call.action.value)
+            if call.action is Action.ERASE:
                 return await self._erase(session, user)
-            messages += await self._perform(session, user, action)
+            messages += await self._perform(session, user, call)
         return messages
 
     def _is_command_in_handoff(self, incoming: Incoming, intent: str | None) -> bool:
@@ -207,17 +217,23 @@ class Engine:
             return len(incoming.text.split()) <= limit
         return False
 
-    async def _perform(self, session: AsyncSession, user: User, action: Action) -> list[Outgoing]:
-        if action.name == "set_discreet":
-            user.discreet = bool(action.args.get("on"))
-            return []
-        if action.name in {"set_language", "show_menu"}:
-            return []  # the runner already answered in the new language
-        if self.handoff is not None:
-            return await self.handoff.on_action(session, user, action)
-        if action.name == "start_handoff":
-            return self.runner.render("handoff_unavailable", user.language)
-        return []
+    async def _perform(
+        self, session: AsyncSession, user: User, call: ActionCall
+    ) -> list[Outgoing]:
+        match call.action:
+            case Action.SET_DISCREET:
+                user.discreet = bool(call.args.get("on"))
+                return []
+            case Action.SET_LANGUAGE:
+                return []  # the runner already answered in the new language
+            case Action.CONSENT | Action.START_HANDOFF | Action.END | Action.ERASE:
+                if self.handoff is not None:
+                    return await self.handoff.on_action(session, user, call)
+                if call.action is Action.START_HANDOFF:
+                    return self.runner.render("handoff_unavailable", user.language)
+                return []
+            case _:
+                assert_never(call.action)
 
     async def _erase(self, session: AsyncSession, user: User) -> list[Outgoing]:
         """Delete every row about her and clear what the channel can clear."""
@@ -252,7 +268,9 @@ class Engine:
                 session, self.db, self.keyring, channel, address, utcnow()
             )
             if await self.handoff.is_active(session, user):
-                await self.handoff.on_action(session, user, Action("end", {"reason": "left"}))
+                await self.handoff.on_action(
+                    session, user, ActionCall(Action.END, {"reason": "left"})
+                )
         self.outbox.wake()
 
     async def remember_message_ids(self, incoming_channel: str, address: str, ids: list[str]) -> None:
@@ -263,4 +281,5 @@ class Engine:
 
 
 def _sure_emergency(parse: ParseResult | None, confidence: float) -> bool:
-    return bool((parse or {}).get("safety_net")) or confidence >= HANDOFF_EMERGENCY_CONFIDENCE
+    safety_net = bool(parse.get("safety_net")) if parse else False
+    return safety_net or confidence >= HANDOFF_EMERGENCY_CONFIDENCE

@@ -4,29 +4,71 @@
 - :class:`FlowRunner` — ``responses/`` fills it (flows as YAML).
 - :class:`Sender` — each channel adapter in ``bot/channels`` fills it, so the
   outbox can deliver to any channel.
+- :class:`Handoff` — ``handoff/`` fills it: every call the runtime, the engine,
+  ``/metrics`` and the channels make into the handoff service, so a renamed
+  method is a type error, not a silently missing hook.
 """
 
 from __future__ import annotations
 
+from collections.abc import Coroutine
 from dataclasses import dataclass, field
+from datetime import timedelta
 from enum import StrEnum
-from typing import Any, Protocol
+from typing import TYPE_CHECKING, Any, Protocol, TypedDict
 
-from bot.messages import Outgoing
+from bot.messages import Incoming, Outgoing
 
-#: Rasa ``/model/parse`` answer: text, intent{name,confidence}, intent_ranking, entities.
-ParseResult = dict[str, Any]
+if TYPE_CHECKING:
+    from sqlalchemy.ext.asyncio import AsyncSession
+
+    from bot.store.models import OutboxItem, User
+
+
+class IntentScore(TypedDict):
+    name: str | None
+    confidence: float
+
+
+class ParseResult(TypedDict, total=False):
+    """Rasa ``/model/parse`` answer, plus what our own NLU adds.
+
+    ``language`` is the language the text seems to be in ("vi"/"en");
+    ``safety_net`` is set when the emergency rules fired (trusted at any
+    confidence)."""
+
+    text: str
+    intent: IntentScore
+    intent_ranking: list[IntentScore]
+    entities: list[dict[str, Any]]
+    language: str
+    safety_net: bool
 
 
 class NLUBackend(Protocol):
     async def parse(self, text: str) -> ParseResult: ...
 
 
-@dataclass(slots=True)
-class Action:
-    """Something the engine must do beyond replying (start_handoff, erase, end...)."""
+class Action(StrEnum):
+    """What a turn may ask for beyond replying. The flow runner emits these;
+    the engine performs the ones about her settings and hands the rest to
+    ``handoff/``. Dispatched with ``match`` + ``assert_never``, so a new member
+    that someone forgets to handle is a type error."""
 
-    name: str
+    CONSENT = "consent"
+    START_HANDOFF = "start_handoff"
+    END = "end"
+    ERASE = "erase"
+    SET_LANGUAGE = "set_language"
+    SET_DISCREET = "set_discreet"
+
+
+@dataclass(slots=True)
+class ActionCall:
+    """One action of a turn with its arguments (area and topic of a handoff,
+    consent text version...)."""
+
+    action: Action
     args: dict[str, Any] = field(default_factory=dict)
 
 
@@ -60,7 +102,7 @@ class TurnResult:
     messages: list[Outgoing]
     state: dict[str, Any]
     language: str
-    actions: list[Action] = field(default_factory=list)
+    actions: list[ActionCall] = field(default_factory=list)
 
 
 class FlowRunner(Protocol):
@@ -129,30 +171,58 @@ class Sender(Protocol):
 
 
 class Handoff(Protocol):
-    """The engine's view of ``handoff/``: consent, queue, relay, team side.
+    """The rest of the bot's view of ``handoff/``: consent, queue, relay, team side.
 
-    Methods taking a session run inside the engine's transaction for the user's
-    turn; they write outbox rows for anyone else and return what to answer her.
+    Methods taking a session run inside the caller's transaction (the engine's
+    for her turn, the outbox worker's, the purge's); they write outbox rows for
+    anyone else and return what to answer her.
     """
 
-    async def handle_team(self, incoming: Any) -> list[Outgoing] | None:
+    async def handle_team(self, incoming: Incoming) -> list[Outgoing] | None:
         """An update from a team member (or a team group): handled here in its own
         transaction. None means "not a team update", and the engine goes on."""
         ...
 
-    async def is_active(self, session: Any, user: Any) -> bool: ...
+    async def is_active(self, session: AsyncSession, user: User) -> bool: ...
 
-    async def on_action(self, session: Any, user: Any, action: Action) -> list[Outgoing]:
+    async def on_action(
+        self, session: AsyncSession, user: User, call: ActionCall
+    ) -> list[Outgoing]:
         """consent, start_handoff, end (stop) — and erase, which must end any handoff."""
         ...
 
     async def relay_from_user(
-        self, session: Any, user: Any, incoming: Any, intent: str | None
+        self, session: AsyncSession, user: User, incoming: Incoming, intent: str | None
     ) -> list[Outgoing]: ...
 
-    async def placeholders(self, session: Any, user: Any) -> dict[str, str]: ...
+    async def placeholders(self, session: AsyncSession, user: User) -> dict[str, str]: ...
 
-    async def forget(self, session: Any, user_key: str) -> None:
+    async def forget(self, session: AsyncSession, user_key: str) -> None:
         """Erase: end her handoff (the member is told only that she ended the
         chat) and delete every handoff row about her."""
+        ...
+
+    async def on_undeliverable(self, session: AsyncSession, item: OutboxItem, failure: Failure) -> None:
+        """The outbox gave up on a message (blocked, window closed...)."""
+        ...
+
+    async def purge_hook(self, session: AsyncSession, retention: timedelta) -> int:
+        """Retention: delete closed chats older than ``retention``; rows deleted."""
+        ...
+
+    async def keep_hook(self, session: AsyncSession) -> set[str]:
+        """User keys the retention purge must keep (people in an open chat)."""
+        ...
+
+    async def counts_by_state(self, session: AsyncSession) -> dict[str, int]:
+        """Requests by state, for ``/metrics`` (counts only)."""
+        ...
+
+    def team_group_ids(self) -> set[str]:
+        """Telegram chats that are team groups (the adapter leaves any other group)."""
+        ...
+
+    def background_tasks(self) -> list[Coroutine[Any, Any, None]]:
+        """Loops the runtime runs until shutdown (the handoff timers); they
+        stop by themselves once the outbox's ``stopping`` event is set."""
         ...

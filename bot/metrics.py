@@ -1,13 +1,12 @@
-"""``/metrics`` in Prometheus format. Labels are channels, intents and states —
-never a user, a text or an id."""
+"""The counters behind ``/metrics`` (Prometheus format). Labels are channels,
+intents and states — never a user, a text or an id.
+
+No web framework here: the engine updates these counters, and the engine never
+imports aiohttp; the HTTP endpoint lives in :mod:`bot.metrics_http`."""
 
 from __future__ import annotations
 
-from typing import Any
-
-from aiohttp import web
 from prometheus_client import (
-    CONTENT_TYPE_LATEST,
     CollectorRegistry,
     Counter,
     Gauge,
@@ -16,7 +15,7 @@ from prometheus_client import (
 )
 from sqlalchemy import func, select
 
-from bot.appkeys import runtime_of
+from bot.interfaces import Handoff
 from bot.store.db import Database
 from bot.store.models import OutboxItem
 
@@ -59,17 +58,13 @@ class Metrics:
         self.intents.labels(intent=intent or "none").inc()
         self.latency.observe(seconds)
 
-    async def refresh(self, db: Database, handoff: Any = None) -> None:
+    async def refresh(self, db: Database, handoff: Handoff | None = None) -> None:
         """Gauges read from the database at scrape time (shared by all processes)."""
         async with db.transaction() as s:
             rows = (
                 await s.execute(select(OutboxItem.status, func.count()).group_by(OutboxItem.status))
             ).all()
-            counts = (
-                await handoff.counts_by_state(s)
-                if handoff is not None and hasattr(handoff, "counts_by_state")
-                else {}
-            )
+            counts = await handoff.counts_by_state(s) if handoff is not None else {}
         for status in ("pending", "sending", "sent", "failed"):
             self.outbox_depth.labels(status=status).set(0)
         for status, n in rows:
@@ -80,9 +75,3 @@ class Metrics:
     def render(self) -> bytes:
         return generate_latest(self.registry)
 
-
-async def metrics_endpoint(request: web.Request) -> web.Response:
-    runtime = runtime_of(request.app)
-    metrics: Metrics = runtime.engine.metrics
-    await metrics.refresh(runtime.db, runtime.engine.handoff)
-    return web.Response(body=metrics.render(), headers={"Content-Type": CONTENT_TYPE_LATEST})

@@ -12,6 +12,8 @@ from bot.channels import Channel
 from bot.crypto import KeyRing
 from bot.engine import Engine
 from bot.interfaces import Handoff, Sender
+from bot.message_refs import MessageRefRecorder
+from bot.metrics import Metrics
 from bot.outbox import Outbox, OutboxWorker
 from bot.retention import KeepHook, PurgeHook, run_periodically
 from bot.settings import Settings
@@ -46,11 +48,14 @@ class Runtime:
     async def start_background(
         self, *, outbox_poll: float = 1.0, purge_interval: float = 3600.0
     ) -> None:
-        self.worker = OutboxWorker(self.db, self.outbox, self.senders, poll_interval=outbox_poll)
         handoff = self.engine.handoff
-        hook = getattr(handoff, "on_undeliverable", None)
-        if hook is not None:
-            self.worker.on_undeliverable = hook
+        self.worker = OutboxWorker(
+            self.db,
+            self.outbox,
+            self.senders,
+            poll_interval=outbox_poll,
+            on_undeliverable=handoff.on_undeliverable if handoff is not None else None,
+        )
         self._tasks = [
             asyncio.create_task(self.worker.run(), name="outbox"),
             asyncio.create_task(self.engine.stats.run(self.outbox.stopping), name="stats"),
@@ -67,16 +72,15 @@ class Runtime:
                 name="retention",
             ),
         ]
-        for extra in getattr(handoff, "background_tasks", lambda: [])():
-            self._tasks.append(asyncio.create_task(extra, name="handoff"))
+        if handoff is not None:
+            for extra in handoff.background_tasks():
+                self._tasks.append(asyncio.create_task(extra, name="handoff"))
 
     async def close(self) -> None:
         """Stop background loops at a safe point (never mid-transaction), then
-        cancel whatever is still running after a grace period."""
+        cancel whatever is still running after a grace period. Every loop,
+        the handoff timers included, watches the outbox's ``stopping`` event."""
         self.outbox.stop()
-        stop_handoff = getattr(self.engine.handoff, "stop", None)
-        if stop_handoff is not None:
-            stop_handoff()
         if self._tasks:
             _done, pending = await asyncio.wait(self._tasks, timeout=SHUTDOWN_GRACE)
             for task in pending:
@@ -93,6 +97,7 @@ class Runtime:
 async def build_runtime(settings: Settings, *, upgrade: bool = True) -> Runtime:
     """Everything but the channels; callers add the channels they serve."""
     import nlu
+    from handoff import build_handoff
     from responses import load_runner
 
     db = Database(settings.database_url)
@@ -103,11 +108,11 @@ async def build_runtime(settings: Settings, *, upgrade: bool = True) -> Runtime:
     backend = nlu.build_backend(settings.nlu_url, timeout=settings.nlu_timeout)
     runner = load_runner()
     outbox = Outbox(keyring)
+    # The programme's counters (turns, handoff_requested, claim times...): bot/stats.py.
     stats = Stats(db)
-    handoff = await _build_handoff(settings, db, keyring, outbox, runner)
-    if handoff is not None and hasattr(handoff, "stats"):
-        # The programme's counters (handoff_requested, claim times...): see bot/console/stats.py.
-        handoff.stats = stats  # type: ignore[attr-defined]
+    handoff: Handoff | None = await build_handoff(
+        settings=settings, db=db, keyring=keyring, outbox=outbox, runner=runner, stats=stats
+    )
     engine = Engine(
         db,
         keyring,
@@ -116,25 +121,12 @@ async def build_runtime(settings: Settings, *, upgrade: bool = True) -> Runtime:
         outbox,
         handoff=handoff,
         stats=stats,
+        metrics=Metrics(),
+        message_refs=MessageRefRecorder(db),
         confidence_threshold=nlu.CONFIDENCE_THRESHOLD,
     )
     runtime = Runtime(settings=settings, db=db, keyring=keyring, engine=engine, outbox=outbox)
-    for name in ("purge_hook",):
-        hook = getattr(handoff, name, None)
-        if hook is not None:
-            runtime.purge_hooks.append(hook)
-    runtime.keep_hook = getattr(handoff, "keep_hook", None)
+    if handoff is not None:
+        runtime.purge_hooks.append(handoff.purge_hook)
+        runtime.keep_hook = handoff.keep_hook
     return runtime
-
-
-async def _build_handoff(
-    settings: Settings, db: Database, keyring: KeyRing, outbox: Outbox, runner: object
-) -> Handoff | None:
-    """The handoff service when ``handoff/`` provides one (teams configured or demo)."""
-    try:
-        from handoff import build_handoff  # type: ignore[attr-defined]
-    except ImportError:
-        return None
-    return await build_handoff(
-        settings=settings, db=db, keyring=keyring, outbox=outbox, runner=runner
-    )  # type: ignore[no-any-return]

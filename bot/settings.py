@@ -10,6 +10,7 @@ import logging
 import os
 import secrets
 import stat
+import sys
 from pathlib import Path
 from typing import Literal
 
@@ -197,3 +198,18 @@ def ensure_secret(settings: Settings) -> None:
             path,
         )
     settings.secret_key = value
+
+
+def settings_or_exit() -> Settings:
+    """Settings for a command-line tool (``helpline ...``, and the sub-commands
+    other layers register): a bad setting is one line on stderr and exit
+    status 2, never a traceback; logging is configured from the settings."""
+    from bot import logs
+
+    try:
+        settings = load_settings()
+    except SettingsError as exc:
+        print(f"helpline: bad setting {exc}", file=sys.stderr)
+        raise SystemExit(2) from None
+    logs.configure(settings.log_level)
+    return settings

@@ -17,6 +17,8 @@ from bot.store.models import DailyCount
 
 log = logging.getLogger(__name__)
 LOCAL_TZ = ZoneInfo("Asia/Ho_Chi_Minh")
+#: Upper bounds (seconds) of the time-to-claim buckets: counted, never timed per person.
+CLAIM_BUCKETS = (60, 300, 900, 1800, 3600, 4 * 3600, 24 * 3600)
 
 
 def today() -> str:
@@ -57,3 +59,16 @@ class Stats:
             except TimeoutError:
                 pass
             await self.flush()
+
+
+def claim_bucket(seconds: float) -> str:
+    for bound in CLAIM_BUCKETS:
+        if seconds <= bound:
+            return str(bound)
+    return "more"
+
+
+def record_claim(stats: Stats, team_id: str, seconds: float) -> None:
+    """For whoever performs a claim (Telegram button or console Take)."""
+    stats.count("handoff_claimed", team_id)
+    stats.count("claim_seconds", f"{team_id}|{claim_bucket(seconds)}")

@@ -17,11 +17,11 @@ def register(subparsers: argparse._SubParsersAction) -> None:  # type: ignore[ty
 
 
 def cmd_stats(args: argparse.Namespace) -> int:
-    from bot.cli import _settings_or_exit
     from bot.console.stats import compute
+    from bot.settings import settings_or_exit
     from bot.store.db import Database
 
-    settings = _settings_or_exit()
+    settings = settings_or_exit()
     days = max(1, min(int(args.days), 3650))
 
     async def main() -> dict[str, Any]:

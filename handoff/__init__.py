@@ -9,14 +9,29 @@ team covering every area is used, whose member side is the web console.
 from __future__ import annotations
 
 import logging
-from typing import Any
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from bot.crypto import KeyRing
+    from bot.interfaces import FlowRunner
+    from bot.outbox import Outbox
+    from bot.settings import Settings
+    from bot.stats import Stats
+    from bot.store.db import Database
+    from handoff.service import HandoffService
 
 log = logging.getLogger(__name__)
 
 
 async def build_handoff(
-    *, settings: Any, db: Any, keyring: Any, outbox: Any, runner: Any
-) -> Any:
+    *,
+    settings: Settings,
+    db: Database,
+    keyring: KeyRing,
+    outbox: Outbox,
+    runner: FlowRunner,
+    stats: Stats | None = None,
+) -> HandoffService | None:
     """The handoff service for these settings.
 
     Raises :class:`handoff.teams.TeamsFileError` (a ``SettingsError``) with one
@@ -32,4 +47,4 @@ async def build_handoff(
     else:
         log.warning("HELPLINE_TEAMS_FILE is not set: handoff to a team is disabled")
         return None
-    return HandoffService(config, db, keyring, outbox, runner)
+    return HandoffService(config, db, keyring, outbox, runner, stats=stats)

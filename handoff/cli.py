@@ -40,9 +40,9 @@ def cmd_check(args: argparse.Namespace) -> int:
 
     path: Path | None = args.file
     if path is None:
-        from bot.cli import _settings_or_exit
+        from bot.settings import settings_or_exit
 
-        path = _settings_or_exit().teams_file
+        path = settings_or_exit().teams_file
     if path is None:
         return _fail("HELPLINE_TEAMS_FILE is not set (or pass --file teams.yml)")
     try:
@@ -65,11 +65,11 @@ def cmd_check(args: argparse.Namespace) -> int:
 
 
 def cmd_list_requests(args: argparse.Namespace) -> int:
-    from bot.cli import _settings_or_exit
+    from bot.settings import settings_or_exit
     from bot.store.db import Database
     from handoff import store
 
-    settings = _settings_or_exit()
+    settings = settings_or_exit()
 
     async def main() -> dict[str, int]:
         db = Database(settings.database_url)

@@ -7,24 +7,32 @@
 - Non-text (photos, voice...) is never forwarded: the other side gets a short
   notice, so no media with metadata crosses over.
 - Each relayed text is kept sealed in the transcript while the chat needs it.
+
+The relay carries and never decides: when she is gone (erased, purged) it says
+so (:data:`RECIPIENT_GONE`) and the caller closes the request.
 """
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+import enum
+from typing import Final, Literal
 
-from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.messages import Outgoing
-from bot.store.models import User
 from bot.text_limits import relay_pieces as chunks
-from handoff import texts
-from handoff.models import ACTIVE, HandoffMessage, HandoffRequest
+from handoff import store, texts
+from handoff.context import HandoffContext
+from handoff.models import ACTIVE, HandoffRequest
 
-if TYPE_CHECKING:
-    from sqlalchemy.ext.asyncio import AsyncSession
 
-    from handoff.service import HandoffService
+class _Gone(enum.Enum):
+    RECIPIENT_GONE = "recipient gone"
+
+
+#: What :meth:`Relay.from_member` returns when she no longer exists.
+RECIPIENT_GONE: Final = _Gone.RECIPIENT_GONE
+RecipientGone = Literal[_Gone.RECIPIENT_GONE]
 
 def ref(request: HandoffRequest, kind: str) -> str:
     """Outbox ``ref`` of a handoff message: ``ho:<id>:<kind>``.
@@ -45,8 +53,8 @@ def parse_ref(value: str | None) -> tuple[int, str] | None:
 
 
 class Relay:
-    def __init__(self, service: HandoffService) -> None:
-        self.s = service
+    def __init__(self, ctx: HandoffContext) -> None:
+        self.ctx = ctx
 
     def to_member(
         self, session: AsyncSession, request: HandoffRequest, text: str, kind: str = "m"
@@ -54,8 +62,8 @@ class Relay:
         """Queue a message to the member who holds the request."""
         if request.member_channel is None or request.member_address_enc is None:
             return
-        address = self.s.keyring.open(request.member_address_enc)
-        self.s.outbox.to_address(
+        address = self.ctx.keyring.open(request.member_address_enc)
+        self.ctx.outbox.to_address(
             session, request.member_channel, address, Outgoing(text), ref=ref(request, kind)
         )
 
@@ -63,22 +71,30 @@ class Relay:
         self, session: AsyncSession, request: HandoffRequest, messages: list[Outgoing]
     ) -> bool:
         """Queue messages to her; False if she no longer exists (erased, purged)."""
-        user = await session.get(User, request.user_key)
+        user = await store.user_of(session, request)
         if user is None:
             return False
         for message in messages:
-            self.s.outbox.to_user(session, user, message, ref=ref(request, "u"))
+            self.ctx.outbox.to_user(session, user, message, ref=ref(request, "u"))
         return True
 
-    def keep(self, session: AsyncSession, request: HandoffRequest, kind: str, body: str, *, delivered: bool = True) -> None:
-        session.add(
-            HandoffMessage(
-                request_id=request.id,
-                kind=kind,
-                body_enc=self.s.keyring.seal(body),
-                created_at=self.s.clock(),
-                delivered=delivered,
-            )
+    def keep(
+        self,
+        session: AsyncSession,
+        request: HandoffRequest,
+        kind: str,
+        body: str,
+        *,
+        delivered: bool = True,
+    ) -> None:
+        """Seal one message into the transcript (user, member or note)."""
+        store.add_message(
+            session,
+            request,
+            kind,
+            self.ctx.keyring.seal(body),
+            at=self.ctx.clock(),
+            delivered=delivered,
         )
 
     async def from_user(
@@ -91,8 +107,12 @@ class Relay:
         emergency: bool,
     ) -> None:
         """Her message during a handoff: to the member, or held until one takes it."""
-        now = self.s.clock()
-        body = text.strip() if text and text.strip() else texts.user_attachment_to_member(attachment)
+        now = self.ctx.clock()
+        body = (
+            text.strip()
+            if text and text.strip()
+            else texts.user_attachment_to_member(attachment)
+        )
         if request.status != ACTIVE:
             # Queued: kept sealed and handed to whoever takes the request.
             self.keep(session, request, "user", body, delivered=False)
@@ -113,19 +133,9 @@ class Relay:
 
     async def deliver_held(self, session: AsyncSession, request: HandoffRequest) -> int:
         """On claim: what she wrote while waiting goes to the member, in order."""
-        rows = (
-            await session.scalars(
-                select(HandoffMessage)
-                .where(
-                    HandoffMessage.request_id == request.id,
-                    HandoffMessage.delivered.is_(False),
-                    HandoffMessage.kind == "user",
-                )
-                .order_by(HandoffMessage.id)
-            )
-        ).all()
+        rows = await store.held_messages(session, request.id)
         for row in rows:
-            body = self.s.keyring.open(row.body_enc)
+            body = self.ctx.keyring.open(row.body_enc)
             if body == "⚠️ 113":
                 self.to_member(session, request, texts.emergency_to_member(request.alias))
             else:
@@ -141,9 +151,14 @@ class Relay:
         return len(rows)
 
     async def from_member(
-        self, session: AsyncSession, request: HandoffRequest, text: str | None, attachment: str | None
-    ) -> list[Outgoing]:
-        """The member's message to her, as from "the team". Returns the answer to the member."""
+        self,
+        session: AsyncSession,
+        request: HandoffRequest,
+        text: str | None,
+        attachment: str | None,
+    ) -> list[Outgoing] | RecipientGone:
+        """The member's message to her, as from "the team". Returns the answer to
+        the member, or :data:`RECIPIENT_GONE` (nothing queued, nothing kept)."""
         language = request.language if request.language in texts.FROM_TEAM else "vi"
         if request.unreachable_since is not None:
             return [Outgoing(texts.unreachable(request.alias))]
@@ -159,9 +174,8 @@ class Relay:
             out = [Outgoing(texts.MEMBER_ATTACHMENT_TO_USER[language], protect=True)]
             answer = [Outgoing(texts.member_attachment_notice_to_member())]
         if not await self.to_user(session, request, out):
-            await self.s.close(session, request, "erased", by_member=None)
-            return [Outgoing(texts.ended_by_user(request.alias))]
+            return RECIPIENT_GONE
         self.keep(session, request, "member", body)
         request.from_member_count += 1
-        request.last_activity_at = self.s.clock()
+        request.last_activity_at = self.ctx.clock()
         return answer

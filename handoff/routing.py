@@ -13,7 +13,6 @@ import logging
 import re
 import unicodedata
 from dataclasses import dataclass
-from typing import Any
 
 from rapidfuzz import fuzz, process
 
@@ -65,20 +64,17 @@ def _local_match(text: str, candidates: list[str]) -> str | None:
 
 
 def _nlu_match(text: str, candidates: list[str]) -> str | bool | None:
-    """The NLU's matcher; ``False`` when it is not available (not merged yet)."""
+    """The NLU's matcher; ``False`` when it failed (the local matcher decides)."""
+    from nlu.areas import match_area
+
     try:
-        from nlu.areas import match_area
-    except ImportError:
-        return False
-    try:
-        found: Any = match_area(text, candidates)
+        found = match_area(text, candidates)
     except Exception:  # a bug there must not stop her request; fall back
         log.exception("nlu.areas.match_area failed; using the local matcher")
         return False
     if found is None:
         return None
-    name = getattr(found, "name", None)
-    return str(name) if name in candidates else None
+    return found.name if found.name in candidates else None
 
 
 def route(area_text: str | None, config: TeamsConfig) -> Route:

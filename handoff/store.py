@@ -1,4 +1,5 @@
-"""Queries and small writes shared by the user side, the team side and the timers.
+"""Every query and write of the handoff tables: the other modules of
+``handoff/`` decide, this one talks SQL.
 
 Every state change of a request is a conditional ``UPDATE ... WHERE status=...``
 whose row count says whether this caller won: the database, not process
@@ -13,13 +14,13 @@ import secrets
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import func, select, update
+from sqlalchemy import ColumnElement, delete, func, or_, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.crypto import KeyRing
 from bot.store.db import Database
-from bot.store.models import OutboxItem
+from bot.store.models import OutboxItem, User
 from handoff.models import (
     ACTIVE,
     CLOSED,
@@ -27,6 +28,8 @@ from handoff.models import (
     QUEUED,
     HandoffAudit,
     HandoffCard,
+    HandoffConsent,
+    HandoffMessage,
     HandoffRequest,
     HandoffSeen,
 )
@@ -52,6 +55,15 @@ async def open_request_for_user(session: AsyncSession, user_key: str) -> Handoff
         .limit(1)
     )
     return (await session.scalars(stmt)).first()
+
+
+async def request_by_id(session: AsyncSession, request_id: int) -> HandoffRequest | None:
+    return await session.get(HandoffRequest, request_id)
+
+
+async def user_of(session: AsyncSession, request: HandoffRequest) -> User | None:
+    """The person who asked; None once she is erased or purged."""
+    return await session.get(User, request.user_key)
 
 
 async def last_request_for_user(session: AsyncSession, user_key: str) -> HandoffRequest | None:
@@ -226,3 +238,229 @@ async def first_time(
     stmt = db.insert(HandoffSeen).values(chat_key=chat_key, ref=ref, created_at=now)
     result = await session.execute(stmt.on_conflict_do_nothing(index_elements=["chat_key", "ref"]))
     return bool(getattr(result, "rowcount", 0))
+
+
+# ---- consent -----------------------------------------------------------------
+
+
+def add_consent(
+    session: AsyncSession,
+    user_key: str,
+    *,
+    version: str,
+    language: str,
+    node: str | None,
+    at: datetime,
+) -> None:
+    session.add(
+        HandoffConsent(
+            user_key=user_key,
+            text_version=version[:64],
+            language=language[:5],
+            node=node[:64] if node else None,
+            created_at=at,
+        )
+    )
+
+
+async def has_consent(session: AsyncSession, user_key: str) -> bool:
+    found = await session.scalar(
+        select(HandoffConsent.id)
+        .where(HandoffConsent.user_key == user_key, HandoffConsent.withdrawn_at.is_(None))
+        .limit(1)
+    )
+    return found is not None
+
+
+async def withdraw_consents(session: AsyncSession, user_key: str, at: datetime) -> None:
+    await session.execute(
+        update(HandoffConsent)
+        .where(HandoffConsent.user_key == user_key, HandoffConsent.withdrawn_at.is_(None))
+        .values(withdrawn_at=at)
+        .execution_options(synchronize_session=False)
+    )
+
+
+# ---- erase and retention -------------------------------------------------------
+
+
+async def requests_of_user(session: AsyncSession, user_key: str) -> list[HandoffRequest]:
+    stmt = select(HandoffRequest).where(HandoffRequest.user_key == user_key)
+    return list((await session.scalars(stmt)).all())
+
+
+async def drop_pending_outbox(session: AsyncSession, ref: str) -> None:
+    """Outbox rows with this ``ref`` not sent yet (her words to a member she erased)."""
+    await session.execute(
+        delete(OutboxItem).where(OutboxItem.ref == ref, OutboxItem.status == "pending")
+    )
+
+
+async def delete_requests(session: AsyncSession, ids: list[int]) -> int:
+    """Requests with their transcripts and cards; returns transcript + request rows."""
+    if not ids:
+        return 0
+    n = _rowcount(
+        await session.execute(delete(HandoffMessage).where(HandoffMessage.request_id.in_(ids)))
+    )
+    await session.execute(delete(HandoffCard).where(HandoffCard.request_id.in_(ids)))
+    n += _rowcount(await session.execute(delete(HandoffRequest).where(HandoffRequest.id.in_(ids))))
+    return n
+
+
+async def delete_consents(session: AsyncSession, user_key: str) -> None:
+    await session.execute(delete(HandoffConsent).where(HandoffConsent.user_key == user_key))
+
+
+async def purge(session: AsyncSession, cutoff: datetime, seen_cutoff: datetime) -> int:
+    """Closed chats before ``cutoff``; consents withdrawn before it or of people
+    gone since; team update ids before ``seen_cutoff``. Returns rows deleted
+    (transcripts, requests, consents)."""
+    old = select(HandoffRequest.id).where(
+        HandoffRequest.status == CLOSED, HandoffRequest.closed_at < cutoff
+    )
+    n = await delete_requests(session, list((await session.scalars(old)).all()))
+    await session.execute(delete(HandoffSeen).where(HandoffSeen.created_at < seen_cutoff))
+    gone = HandoffConsent.user_key.not_in(select(User.key))
+    n += _rowcount(
+        await session.execute(
+            delete(HandoffConsent).where(
+                (HandoffConsent.withdrawn_at < cutoff)
+                | ((HandoffConsent.created_at < cutoff) & gone)
+            )
+        )
+    )
+    return n
+
+
+async def users_in_open_chats(session: AsyncSession) -> set[str]:
+    rows = await session.scalars(
+        select(HandoffRequest.user_key).where(HandoffRequest.status.in_(OPEN_STATES))
+    )
+    return set(rows.all())
+
+
+# ---- transcript -----------------------------------------------------------------
+
+
+def add_message(
+    session: AsyncSession,
+    request: HandoffRequest,
+    kind: str,
+    body_enc: str,
+    *,
+    at: datetime,
+    delivered: bool = True,
+) -> None:
+    session.add(
+        HandoffMessage(
+            request_id=request.id, kind=kind, body_enc=body_enc, created_at=at, delivered=delivered
+        )
+    )
+
+
+async def held_messages(session: AsyncSession, request_id: int) -> list[HandoffMessage]:
+    """Her messages written while the request waited, oldest first."""
+    stmt = (
+        select(HandoffMessage)
+        .where(
+            HandoffMessage.request_id == request_id,
+            HandoffMessage.delivered.is_(False),
+            HandoffMessage.kind == "user",
+        )
+        .order_by(HandoffMessage.id)
+    )
+    return list((await session.scalars(stmt)).all())
+
+
+# ---- cards and the team side ------------------------------------------------------
+
+
+def add_card(
+    session: AsyncSession,
+    request: HandoffRequest,
+    team_id: str,
+    channel: str,
+    address_enc: str,
+    outbox_id: int,
+    at: datetime,
+) -> None:
+    session.add(
+        HandoffCard(
+            request_id=request.id,
+            team_id=team_id,
+            channel=channel,
+            address_enc=address_enc,
+            outbox_id=outbox_id,
+            state="open",
+            created_at=at,
+        )
+    )
+
+
+async def sent_refs(
+    session: AsyncSession, member_keys: list[str], limit: int
+) -> list[tuple[str | None, list[str] | None]]:
+    """(ref, platform ids) of the latest handoff messages delivered to a member."""
+    rows = await session.execute(
+        select(OutboxItem.ref, OutboxItem.platform_ids)
+        .where(
+            OutboxItem.recipient.in_(member_keys),
+            OutboxItem.ref.like("ho:%"),
+            OutboxItem.status == "sent",
+        )
+        .order_by(OutboxItem.id.desc())
+        .limit(limit)
+    )
+    return [(r, ids) for r, ids in rows.all()]
+
+
+async def queued_count(session: AsyncSession, team_ids: list[str]) -> int:
+    n = await session.scalar(
+        select(func.count(HandoffRequest.id)).where(
+            HandoffRequest.status == QUEUED, HandoffRequest.team_id.in_(team_ids)
+        )
+    )
+    return int(n or 0)
+
+
+# ---- timers -------------------------------------------------------------------------
+
+
+def not_reminded_since_activity() -> ColumnElement[bool]:
+    """No idle reminder yet in the current quiet spell."""
+    return or_(
+        HandoffRequest.reminded_at.is_(None),
+        HandoffRequest.reminded_at < HandoffRequest.last_activity_at,
+    )
+
+
+async def due_escalations(
+    session: AsyncSession, db: Database, cutoff: datetime, limit: int
+) -> list[HandoffRequest]:
+    """Queued since before ``cutoff`` and not escalated; locked rows are skipped
+    (another process is escalating them)."""
+    due = select(HandoffRequest).where(
+        HandoffRequest.status == QUEUED,
+        HandoffRequest.escalated_at.is_(None),
+        HandoffRequest.queued_at <= cutoff,
+    )
+    due = db.for_update(due.order_by(HandoffRequest.id).limit(limit), skip_locked=True)
+    return list((await session.scalars(due)).all())
+
+
+async def due_reminders(
+    session: AsyncSession, db: Database, cutoff: datetime, limit: int
+) -> list[HandoffRequest]:
+    """Open chats quiet since before ``cutoff`` and not reminded in this spell."""
+    due = select(HandoffRequest).where(
+        HandoffRequest.status == ACTIVE,
+        HandoffRequest.last_activity_at <= cutoff,
+        not_reminded_since_activity(),
+    )
+    due = db.for_update(due.order_by(HandoffRequest.id).limit(limit), skip_locked=True)
+    return list((await session.scalars(due)).all())
+
+
+def _rowcount(result: Any) -> int:
+    return int(getattr(result, "rowcount", 0) or 0)

@@ -3,7 +3,7 @@
 Several processes may run these timers against one PostgreSQL database: due
 rows are selected with ``FOR UPDATE SKIP LOCKED`` and each is then taken by a
 conditional update (``WHERE escalated_at IS NULL``...), so every timer fires
-once. Time comes from the service's injectable clock: tests move the clock
+once. Time comes from the context's injectable clock: tests move the clock
 and call :meth:`Timers.tick` instead of sleeping.
 """
 
@@ -12,15 +12,12 @@ from __future__ import annotations
 import asyncio
 import logging
 from datetime import datetime, timedelta
-from typing import TYPE_CHECKING
-
-from sqlalchemy import or_, select
 
 from handoff import store, texts
+from handoff.context import HandoffContext
 from handoff.models import ACTIVE, QUEUED, HandoffRequest
-
-if TYPE_CHECKING:
-    from handoff.service import HandoffService
+from handoff.relay import Relay
+from handoff.requests import Requests
 
 log = logging.getLogger(__name__)
 
@@ -28,19 +25,23 @@ BATCH = 50
 
 
 class Timers:
-    def __init__(self, service: HandoffService, *, interval: float = 15.0) -> None:
-        self.s = service
+    def __init__(
+        self, ctx: HandoffContext, relay: Relay, requests: Requests, *, interval: float = 15.0
+    ) -> None:
+        self.ctx = ctx
+        self.relay = relay
+        self.requests = requests
         self.interval = interval
 
     async def run(self) -> None:
         """Tick until shutdown; stops between ticks, never mid-transaction."""
-        stopping = self.s.outbox.stopping
+        stopping = self.ctx.outbox.stopping
         while not stopping.is_set():
             try:
                 await self.tick()
             except Exception:
                 log.exception("handoff timers failed; will try again")
-            self.s.outbox.wake()
+            self.ctx.outbox.wake()
             try:
                 await asyncio.wait_for(stopping.wait(), self.interval)
             except TimeoutError:
@@ -48,30 +49,24 @@ class Timers:
 
     async def tick(self, now: datetime | None = None) -> dict[str, int]:
         """One pass of every timer; returns how many fired (for tests and logs)."""
-        now = now or self.s.clock()
+        now = now or self.ctx.clock()
         fired = {
             "escalated": await self._escalate(now),
             "reminded": await self._remind(now),
         }
-        async with self.s.db.transaction() as session:
+        async with self.ctx.db.transaction() as session:
             fired["card_ids"] = await store.remember_card_ids(session)
-        self.s.outbox.wake()
+        self.ctx.outbox.wake()
         return fired
 
     async def _escalate(self, now: datetime) -> int:
         """Unclaimed after ``claim_timeout_minutes``: she hears, honestly, that no
         one has taken it yet (with hotlines), and the fallback team gets the card."""
-        minutes = self.s.config.claim_timeout_minutes
+        minutes = self.ctx.config.claim_timeout_minutes
         cutoff = now - timedelta(minutes=minutes)
         fired = 0
-        async with self.s.db.transaction() as session:
-            due = select(HandoffRequest).where(
-                HandoffRequest.status == QUEUED,
-                HandoffRequest.escalated_at.is_(None),
-                HandoffRequest.queued_at <= cutoff,
-            )
-            due = self.s.db.for_update(due.order_by(HandoffRequest.id).limit(BATCH), skip_locked=True)
-            for request in (await session.scalars(due)).all():
+        async with self.ctx.db.transaction() as session:
+            for request in await store.due_escalations(session, self.ctx.db, cutoff, BATCH):
                 if not await store.transition(
                     session,
                     request,
@@ -81,19 +76,19 @@ class Timers:
                 ):
                     continue
                 fired += 1
-                team = self.s.team_of(request)
-                fallback = self.s.config.fallback
+                team = self.ctx.team_of(request)
+                fallback = self.ctx.config.fallback
                 note = texts.escalated_note(minutes, team.name)
                 if fallback.id != team.id:
                     request.team_id = fallback.id
-                await self.s.post_cards(session, request, fallback, note)
-                await self.s.relay.to_user(
+                await self.requests.post_cards(session, request, fallback, note)
+                await self.relay.to_user(
                     session,
                     request,
-                    self.s.render(
+                    self.ctx.render(
                         "handoff_still_waiting",
                         request.language,
-                        self.s._team_placeholders(team),
+                        self.ctx.team_placeholders(team),
                     ),
                 )
                 await store.audit(session, now, "escalate", request, detail=f"to={fallback.id}")
@@ -103,24 +98,19 @@ class Timers:
     async def _remind(self, now: datetime) -> int:
         """An open chat with no message either way for a while: remind the member
         (once per quiet spell) to answer or /end it."""
-        minutes = self.s.config.idle_reminder_minutes
+        minutes = self.ctx.config.idle_reminder_minutes
         cutoff = now - timedelta(minutes=minutes)
-        not_yet = or_(
-            HandoffRequest.reminded_at.is_(None),
-            HandoffRequest.reminded_at < HandoffRequest.last_activity_at,
-        )
+        not_yet = store.not_reminded_since_activity()
         fired = 0
-        async with self.s.db.transaction() as session:
-            due = select(HandoffRequest).where(
-                HandoffRequest.status == ACTIVE, HandoffRequest.last_activity_at <= cutoff, not_yet
-            )
-            due = self.s.db.for_update(due.order_by(HandoffRequest.id).limit(BATCH), skip_locked=True)
-            for request in (await session.scalars(due)).all():
+        async with self.ctx.db.transaction() as session:
+            for request in await store.due_reminders(session, self.ctx.db, cutoff, BATCH):
                 if not await store.transition(
                     session, request, expect=(ACTIVE,), values={"reminded_at": now}, extra=not_yet
                 ):
                     continue
                 fired += 1
-                self.s.relay.to_member(session, request, texts.idle_reminder(request.alias, minutes))
+                self.relay.to_member(
+                    session, request, texts.idle_reminder(request.alias, minutes)
+                )
         return fired
 

@@ -10,6 +10,8 @@ from collections import Counter
 from collections.abc import Callable, Sequence
 from typing import Any
 
+from bot.interfaces import ParseResult
+
 from .classifier import fit
 from .engine import EmbeddedBackend
 from .rasa_format import TrainingData
@@ -38,7 +40,9 @@ def report(gold: Sequence[str], pred: Sequence[str], top_confusions: int = 10) -
     }
 
 
-def predict_all(parse: Callable[[str], dict[str, Any]], texts: Sequence[str]) -> list[tuple[str, float]]:
+def predict_all(
+    parse: Callable[[str], ParseResult], texts: Sequence[str]
+) -> list[tuple[str, float]]:
     out = []
     for t in texts:
         r = parse(t)

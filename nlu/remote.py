@@ -16,6 +16,8 @@ from typing import Any
 
 import aiohttp
 
+from bot.interfaces import ParseResult
+
 from .engine import EmbeddedBackend, finish
 
 log = logging.getLogger(__name__)
@@ -67,13 +69,13 @@ class RasaHTTPBackend:
             await self._session.close()
             self._session = None
 
-    def _fallback(self, text: str, reason: str) -> dict[str, Any]:
+    def _fallback(self, text: str, reason: str) -> ParseResult:
         self.failures += 1
         # The reason is an exception class or status, never the message text.
         log.warning("remote nlu failed (%s); using embedded", reason)
         return self.fallback.parse_sync(text)
 
-    async def parse(self, text: str) -> dict[str, Any]:
+    async def parse(self, text: str) -> ParseResult:
         if not isinstance(text, str):
             text = "" if text is None else str(text)
         try:
@@ -89,7 +91,7 @@ class RasaHTTPBackend:
             return self._fallback(text, "bad shape")
         return finish(text, {"text": text, **result})
 
-    def parse_sync(self, text: str) -> dict[str, Any]:
+    def parse_sync(self, text: str) -> ParseResult:
         """Blocking variant (CLI, scripts) using the standard library."""
         if not isinstance(text, str):
             text = "" if text is None else str(text)

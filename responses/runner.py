@@ -18,7 +18,7 @@ import unicodedata
 from dataclasses import dataclass, field
 from typing import Any
 
-from bot.interfaces import Action, TurnContext, TurnResult
+from bot.interfaces import Action, ActionCall, TurnContext, TurnResult
 from bot.messages import Button, Outgoing
 from responses.model import DEFAULT_LANGUAGE, GLOBAL_INTENTS, LANGUAGES, Content, Node
 
@@ -82,7 +82,7 @@ class _Turn:
     language: str
     state: dict[str, Any]
     placeholders: dict[str, str]
-    actions: list[Action] = field(default_factory=list)
+    actions: list[ActionCall] = field(default_factory=list)
     messages: list[Outgoing] = field(default_factory=list)
 
     @property
@@ -211,11 +211,13 @@ class Runner:
         state["node"] = node_id
         turn.messages += self.render(node_id, turn.language, turn.placeholders)
         if "end" in node.actions:
-            turn.actions.append(Action("end"))
+            turn.actions.append(ActionCall(Action.END))
 
     def _start_handoff(self, turn: _Turn, topic: str) -> None:
         area = turn.slots.get("area")
-        turn.actions.append(Action("start_handoff", {"area": area or None, "topic": topic}))
+        turn.actions.append(
+            ActionCall(Action.START_HANDOFF, {"area": area or None, "topic": topic})
+        )
         # The engine's handoff module answers (handoff_queued / _unavailable ...).
         turn.state.update(node=None, slots={})
         turn.state.pop("consent", None)
@@ -225,7 +227,7 @@ class Runner:
         turn.state["lang_streak"] = 0
         if language != turn.language:
             turn.language = language
-            turn.actions.append(Action("set_language", {"language": language}))
+            turn.actions.append(ActionCall(Action.SET_LANGUAGE, {"language": language}))
 
     def _auto_language(self, turn: _Turn, ctx: TurnContext) -> None:
         """Answer a clear English message in English (and a clear Vietnamese one in Vietnamese).
@@ -296,8 +298,8 @@ class Runner:
         elif name == "consent" and not arg:
             consent = self.nodes["handoff_consent"]
             turn.actions.append(
-                Action(
-                    "consent",
+                ActionCall(
+                    Action.CONSENT,
                     {
                         "node": consent.id,
                         "version": consent_version(consent, turn.language),
@@ -321,7 +323,7 @@ class Runner:
             turn.slots["topic"] = arg
         elif name == "erase" and not arg:
             if state.get("node") == "erase_confirm":
-                turn.actions.append(Action("erase"))
+                turn.actions.append(ActionCall(Action.ERASE))
                 turn.state = {}  # the engine erases, then renders "erased"
             else:  # an old confirm button: ask again rather than erase by accident
                 self._enter(turn, "erase_confirm")
@@ -329,7 +331,7 @@ class Runner:
             self._set_language(turn, arg, explicit=True)
             self._enter(turn, "language_changed")
         elif name == "discreet" and arg in ("on", "off"):
-            turn.actions.append(Action("set_discreet", {"on": arg == "on"}))
+            turn.actions.append(ActionCall(Action.SET_DISCREET, {"on": arg == "on"}))
             state["discreet_asked"] = True
             after = state.get("after_discreet")
             if after and state.get("consent"):

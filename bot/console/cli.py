@@ -36,16 +36,16 @@ def _subparsers_of(parser: argparse.ArgumentParser) -> argparse._SubParsersActio
 
 
 def cmd_set_password(args: argparse.Namespace) -> int:
-    from bot.cli import _settings_or_exit
     from bot.console.auth import (
         PasswordError,
         check_login_name,
         check_password_strength,
         set_password,
     )
+    from bot.settings import settings_or_exit
     from bot.store.db import Database
 
-    settings = _settings_or_exit()
+    settings = settings_or_exit()
     try:
         check_login_name(args.login)
         if args.stdin:

@@ -53,7 +53,7 @@ class Desk:
         return [team.id for team, _member in self.teams(login)]
 
     def member_keys(self, login: str) -> list[str]:
-        return list(self.h.team_side._member_keys(self.me(login)))
+        return list(self.h.team_side.member_keys(self.me(login)))
 
     def logins_for_address(self, address: str) -> set[str]:
         """Console logins to notify for an outbox row on the console channel: the
@@ -66,7 +66,7 @@ class Desk:
     # ---- reading -------------------------------------------------------------
 
     async def state(self, login: str) -> dict[str, Any]:
-        from handoff import store  # type: ignore[attr-defined]  # until handoff/ lands
+        from handoff import store
         from handoff.models import ACTIVE, QUEUED, HandoffRequest
 
         team_ids = self.team_ids(login)
@@ -128,7 +128,7 @@ class Desk:
 
     async def chat(self, login: str, request_id: int) -> dict[str, Any]:
         """Her chat with this member: the transcript and the team's private notes."""
-        from handoff import store  # type: ignore[attr-defined]  # until handoff/ lands
+        from handoff import store
         from handoff.models import HandoffMessage
 
         async with self.h.db.transaction() as session:
@@ -192,22 +192,22 @@ class Desk:
             return Result(False, "")
         async with self.h.db.transaction() as session:
             request = await self._mine(session, login, request_id)
-            answer = await self.h.relay.from_member(session, request, text, None)
+            answer = await self.h.team_side.reply(session, request, text, None)
         self.h.outbox.wake()
         return Result(True, answer[0].text if answer else "")
 
     async def release(self, login: str, request_id: int) -> Result:
         async with self.h.db.transaction() as session:
             request = await self._mine(session, login, request_id)
-            ok = await self.h.team_side.release(session, request, reason="member")
+            ok = await self.h.requests.release(session, request, reason="member")
         self.h.outbox.wake()
         return Result(bool(ok))
 
     async def end(self, login: str, request_id: int) -> Result:
         async with self.h.db.transaction() as session:
             request = await self._mine(session, login, request_id)
-            member = self.h.team_side._member_for(request, self.me(login))
-            ok = await self.h.close(session, request, "member", by_member=member)
+            member = self.h.team_side.member_for(request, self.me(login))
+            ok = await self.h.requests.close(session, request, "member", by_member=member)
         self.h.outbox.wake()
         return Result(bool(ok))
 

@@ -22,13 +22,12 @@ from typing import Any
 from sqlalchemy import select
 
 from bot.messages import utcnow
-from bot.stats import LOCAL_TZ, Stats
+from bot.stats import CLAIM_BUCKETS, LOCAL_TZ
 from bot.store.db import Database
 from bot.store.models import DailyCount
 
 SMALL = 5
 SMALL_TEXT = "< 5"
-CLAIM_BUCKETS = (60, 300, 900, 1800, 3600, 4 * 3600, 24 * 3600)
 
 Count = int | str
 
@@ -42,19 +41,6 @@ def share(part: int, whole: int) -> float | None:
     if whole <= 0 or 0 < part < SMALL or whole < SMALL:
         return None
     return round(part / whole, 3)
-
-
-def claim_bucket(seconds: float) -> str:
-    for bound in CLAIM_BUCKETS:
-        if seconds <= bound:
-            return str(bound)
-    return "more"
-
-
-def record_claim(stats: Stats, team_id: str, seconds: float) -> None:
-    """For whoever performs a claim (Telegram button or console Take)."""
-    stats.count("handoff_claimed", team_id)
-    stats.count("claim_seconds", f"{team_id}|{claim_bucket(seconds)}")
 
 
 def _median_bucket(buckets: dict[str, int]) -> int | str | None:

@@ -14,7 +14,7 @@ from typing import Any
 import pytest
 
 from bot.crypto import KeyRing
-from bot.interfaces import Action, DeliveryError
+from bot.interfaces import Action, ActionCall, DeliveryError
 from bot.messages import Incoming, Outgoing
 from bot.outbox import Outbox, OutboxWorker
 from bot.store import users as user_store
@@ -126,7 +126,7 @@ class Harness:
             user, _ = await user_store.load_user(
                 s, self.db, self.keyring, channel, address, self.clock()
             )
-            return await self.service.on_action(s, user, Action(name, args or {}))
+            return await self.service.on_action(s, user, ActionCall(Action(name), args or {}))
 
     async def user_says(
         self,

@@ -47,4 +47,4 @@ def texts(result: TurnResult) -> str:
 
 
 def action_names(result: TurnResult) -> list[str]:
-    return [a.name for a in result.actions]
+    return [a.action for a in result.actions]

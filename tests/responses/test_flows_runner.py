@@ -56,7 +56,7 @@ def test_change_language_intent_switches(runner: Runner, language: str) -> None:
     chat = Chat(runner, language)
     result = chat.say("doi ngon ngu", "change_language")
     assert result.language == other
-    assert [(a.name, a.args) for a in result.actions] == [("set_language", {"language": other})]
+    assert [(a.action, a.args) for a in result.actions] == [("set_language", {"language": other})]
     assert texts(result) == runner.render("language_changed", other)[0].text
 
 
@@ -112,13 +112,13 @@ def test_handoff_consent_area_topic_starts_the_handoff(chat: Chat, runner: Runne
     agreed = chat.press("a:consent")
     consent_text = texts(consent)
     version = hashlib.sha256(consent_text.encode()).hexdigest()[:12]
-    assert [(a.name, a.args) for a in agreed.actions] == [
+    assert [(a.action, a.args) for a in agreed.actions] == [
         ("consent", {"node": "handoff_consent", "version": version, "language": "vi"})
     ]
     assert payloads(agreed) == ["a:discreet:on", "a:discreet:off"]
 
     area = chat.press("a:discreet:on")
-    assert [(a.name, a.args) for a in area.actions] == [("set_discreet", {"on": True})]
+    assert [(a.action, a.args) for a in area.actions] == [("set_discreet", {"on": True})]
     assert "xã/phường" in texts(area)
 
     topic = chat.say("Phường   Ba Đình, Hà Nội", None)
@@ -126,7 +126,7 @@ def test_handoff_consent_area_topic_starts_the_handoff(chat: Chat, runner: Runne
     assert not topic.actions
 
     started = chat.press("a:topic:safety")
-    assert [(a.name, a.args) for a in started.actions] == [
+    assert [(a.action, a.args) for a in started.actions] == [
         ("start_handoff", {"area": "Phường Ba Đình, Hà Nội", "topic": "safety"})
     ]
     assert started.messages == []  # the handoff module answers (handoff_queued...)
@@ -164,7 +164,7 @@ def test_concern_goes_to_consent_then_starts_with_topic_concern(chat: Chat) -> N
     assert payloads(consent)[0] == "a:consent"
     chat.press("a:consent")
     result = chat.say("Xã Tân Lập, Phú Thọ", None)
-    assert [(a.name, a.args) for a in result.actions] == [
+    assert [(a.action, a.args) for a in result.actions] == [
         ("start_handoff", {"area": "Xã Tân Lập, Phú Thọ", "topic": "concern"})
     ]
 
@@ -297,7 +297,7 @@ def test_yes_after_a_question_follows_it_and_otherwise_opens_the_menu(chat: Chat
 def test_lang_command_toggles_both_ways(chat: Chat) -> None:
     result = chat.press("cmd:lang")
     assert result.language == "en" and "English" in texts(result)
-    assert [(a.name, a.args) for a in result.actions] == [("set_language", {"language": "en"})]
+    assert [(a.action, a.args) for a in result.actions] == [("set_language", {"language": "en"})]
     result = chat.press("cmd:lang")
     assert result.language == "vi" and "tiếng Việt" in texts(result)
 
@@ -328,7 +328,7 @@ def test_language_buttons(chat: Chat) -> None:
 def test_clear_english_message_switches_a_vietnamese_user(chat: Chat) -> None:
     result = chat.say("what are my rights?", "ask_rights", confidence=0.92, detected_language="en")
     assert result.language == "en"
-    assert ("set_language", {"language": "en"}) in [(a.name, a.args) for a in result.actions]
+    assert ("set_language", {"language": "en"}) in [(a.action, a.args) for a in result.actions]
     assert "What would you like to know?" in texts(result)
     back = chat.say("quyền của tôi là gì", "ask_rights", confidence=0.9, detected_language="vi")
     assert back.language == "vi"

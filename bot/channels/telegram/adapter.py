@@ -22,7 +22,6 @@ import contextlib
 import functools
 import hashlib
 import hmac
-import inspect
 import logging
 from collections.abc import Awaitable, Callable
 from typing import TYPE_CHECKING, Any
@@ -106,18 +105,13 @@ def webhook_path(url: str | None) -> str:
 
 
 def team_groups_of(engine: Engine) -> TeamGroups:
-    """Group chats the bot stays in: the team groups of the teams file, as the
-    handoff service exposes them (``team_group_ids()``, sync or async). Without
-    a handoff service every group is unknown and the bot leaves it."""
+    """Group chats the bot stays in: the team groups of the teams file
+    (``Handoff.team_group_ids``). Without a handoff service every group is
+    unknown and the bot leaves it."""
 
     async def ids() -> set[str]:
-        getter = getattr(engine.handoff, "team_group_ids", None)
-        if getter is None:
-            return set()
-        result = getter()
-        if inspect.isawaitable(result):
-            result = await result
-        return {str(x) for x in result}
+        handoff = engine.handoff
+        return handoff.team_group_ids() if handoff is not None else set()
 
     return ids
 

@@ -13,8 +13,8 @@ from pathlib import Path
 
 import pytest
 
-from bot.console.stats import bar_chart, claim_bucket, compute, hbar_chart, mask, share
-from bot.stats import Stats
+from bot.console.stats import bar_chart, compute, hbar_chart, mask, share
+from bot.stats import Stats, claim_bucket
 from bot.store.db import Database
 from bot.store.models import DailyCount
 from tests.conftest import SECRET

@@ -1,0 +1,176 @@
+"""The life of a request: created queued, cards posted, released back to the
+queue, closed once. Both sides and the timers change a request only through
+here, so "tell the other side, finish the cards, write the audit line" is
+written once.
+
+Every state change is a conditional update (:func:`handoff.store.transition`):
+when two callers race, one wins and the other is told it lost (False).
+"""
+
+from __future__ import annotations
+
+import logging
+
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from bot.logs import short
+from bot.messages import Button, Outgoing
+from handoff import store, texts
+from handoff.context import HandoffContext
+from handoff.models import ACTIVE, CLOSED, OPEN_STATES, QUEUED, HandoffRequest
+from handoff.relay import Relay, ref
+from handoff.routing import Route
+from handoff.teams import Member, Team
+
+log = logging.getLogger(__name__)
+
+
+class Requests:
+    def __init__(self, ctx: HandoffContext, relay: Relay) -> None:
+        self.ctx = ctx
+        self.relay = relay
+
+    async def create(
+        self,
+        session: AsyncSession,
+        user_key: str,
+        language: str,
+        routed: Route,
+        topic: str | None,
+    ) -> HandoffRequest:
+        """A queued request under a fresh alias, with a card in each team group."""
+        now = self.ctx.clock()
+        request = await store.create_request(
+            session,
+            self.ctx.db,
+            {
+                "user_key": user_key,
+                "status": QUEUED,
+                "team_id": routed.team.id,
+                "original_team_id": routed.team.id,
+                "language": language[:5],
+                "details_enc": store.seal_details(
+                    self.ctx.keyring, routed.area, topic[:80] if topic else None
+                ),
+                "created_at": now,
+                "queued_at": now,
+                "last_activity_at": now,
+                "from_user_count": 0,
+                "from_member_count": 0,
+            },
+        )
+        await self.post_cards(session, request, routed.team)
+        detail = "matched" if routed.matched else "fallback"
+        await store.audit(session, now, "queued", request, detail=detail)
+        log.info("handoff %s queued team=%s user=%s", request.id, routed.team.id, short(user_key))
+        self.ctx.count("handoff_requested", routed.team.id)
+        return request
+
+    async def close(
+        self,
+        session: AsyncSession,
+        request: HandoffRequest,
+        reason: str,
+        *,
+        by_member: Member | None,
+    ) -> bool:
+        """Close once (a conditional update), tell the other side, finish the cards."""
+        was = request.status
+        now = self.ctx.clock()
+        if not await store.transition(
+            session,
+            request,
+            expect=OPEN_STATES,
+            values={"status": CLOSED, "closed_at": now, "close_reason": reason[:16]},
+        ):
+            return False
+        if was == ACTIVE and by_member is None:
+            note = (
+                texts.user_left(request.alias)
+                if reason == "left"
+                else texts.ended_by_user(request.alias)
+            )
+            self.relay.to_member(session, request, note)
+        if by_member is not None:
+            await self.relay.to_user(
+                session, request, self.ctx.render("handoff_closed", request.language)
+            )
+        await self.finish_cards(session, request, texts.card_closed(request.alias))
+        by = "member" if by_member else reason
+        await store.audit(
+            session,
+            now,
+            "end",
+            request,
+            member_alias=request.member_alias,
+            detail=f"by={by} u={request.from_user_count} m={request.from_member_count}",
+        )
+        log.info("handoff %s closed (%s)", request.id, reason)
+        return True
+
+    async def release(self, session: AsyncSession, request: HandoffRequest, *, reason: str) -> bool:
+        """Give a chat back: queued again, a fresh card in the team group."""
+        member_alias = request.member_alias
+        now = self.ctx.clock()
+        won = await store.transition(
+            session,
+            request,
+            expect=(ACTIVE,),
+            values={
+                "status": QUEUED,
+                "queued_at": now,
+                "escalated_at": None,
+                "claimed_at": None,
+                "member_channel": None,
+                "member_key": None,
+                "member_address_enc": None,
+                "member_alias": None,
+                "reminded_at": None,
+                "unreachable_since": None,
+            },
+        )
+        if not won:
+            return False
+        await self.post_cards(session, request, self.ctx.team_of(request))
+        await store.audit(
+            session, now, "release", request, member_alias=member_alias, detail=reason
+        )
+        return True
+
+    async def post_cards(
+        self, session: AsyncSession, request: HandoffRequest, team: Team, note: str = ""
+    ) -> None:
+        """A request card with the Take button in each of the team's groups.
+        Only alias, area, language, topic and waiting time: never content."""
+        area, topic = store.open_details(self.ctx.keyring, request)
+        text = texts.card(request.alias, area, request.language, topic, request.queued_at, note)
+        for channel, address in team.group_addresses():
+            message = Outgoing(text, buttons=[Button(texts.TAKE_LABEL, f"ho:take:{request.id}")])
+            item = self.ctx.outbox.to_address(
+                session, channel, address, message, ref=ref(request, "card")
+            )
+            await session.flush()
+            store.add_card(
+                session,
+                request,
+                team.id,
+                channel,
+                self.ctx.keyring.seal(address),
+                item.id,
+                self.ctx.clock(),
+            )
+
+    async def finish_cards(self, session: AsyncSession, request: HandoffRequest, text: str) -> None:
+        """Edit every open card of the request (taken, closed...) so no Take
+        button is left on it; a card not delivered yet gets a follow-up line."""
+        for card in await store.open_cards(session, request.id):
+            message_id = await store.card_message_id(session, card)
+            card.state = "done"
+            address = self.ctx.keyring.open(card.address_enc)
+            self.ctx.outbox.to_address(
+                session,
+                card.channel,
+                address,
+                Outgoing(text, edit_of=message_id),
+                ref=ref(request, "edit"),
+            )
