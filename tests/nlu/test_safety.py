@@ -148,7 +148,9 @@ def test_talk_about_violence_gets_its_own_intent(text: str, intent: str, backend
     assert backend.parse_sync(text)["intent"]["name"] == intent
 
 
-@pytest.mark.parametrize("text", ["tôi đang ở nhà mẹ", "em đang ở nhà", "em đang ly thân", "em đang ở công ty"])
+@pytest.mark.parametrize(
+    "text", ["tôi đang ở nhà mẹ", "em đang ở nhà", "em đang ly thân", "em đang ở công ty"]
+)
 def test_dang_alone_is_not_an_emergency(text: str, backend: EmbeddedBackend):
     result = backend.parse_sync(text)
     assert result["intent"]["name"] != "emergency"
