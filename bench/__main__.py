@@ -66,7 +66,9 @@ async def collect(quick: bool) -> dict[str, Any]:
     turns = 3 if quick else 5
     result: dict[str, Any] = {
         "date": date.today().isoformat(),
-        "machine": f"{platform.machine()}, {os.cpu_count()} cores, Python {platform.python_version()}",
+        "machine": (
+            f"{platform.machine()}, {os.cpu_count()} cores, Python {platform.python_version()}"
+        ),
         "nlu": _nlu(),
         "e2e_sqlite": await _sqlite(levels, turns),
         "e2e_postgres": await _with_postgres(levels, turns),
@@ -83,13 +85,16 @@ def _table(result: dict[str, Any]) -> str:
     lat = nlu["parse_latency"]
     lines.append("NLU (embedded classifier)")
     lines.append(
-        f"  parse p50 {lat['p50_ms']} ms, p99 {lat['p99_ms']} ms, {lat['throughput_per_s']} parses/s; training {nlu['train_seconds']} s"
+        f"  parse p50 {lat['p50_ms']} ms, p99 {lat['p99_ms']} ms, "
+        f"{lat['throughput_per_s']} parses/s; training {nlu['train_seconds']} s"
     )
     ft = result["nlu"]["fasttext"]
     if ft.get("available"):
         fl = ft["latency"]
         lines.append(
-            f"  fastText baseline: p50 {fl['p50_ms']} ms, p99 {fl['p99_ms']} ms, training {ft['train_seconds']} s, held-out accuracy {ft['heldout_accuracy']} (ours {nlu['heldout_accuracy']})"
+            f"  fastText baseline: p50 {fl['p50_ms']} ms, p99 {fl['p99_ms']} ms, "
+            f"training {ft['train_seconds']} s, held-out accuracy {ft['heldout_accuracy']} "
+            f"(ours {nlu['heldout_accuracy']})"
         )
     else:
         lines.append(f"  fastText baseline unavailable: {ft.get('reason')}")
@@ -109,28 +114,35 @@ def _table(result: dict[str, Any]) -> str:
         for row in rows["saturated"]:
             o, e = row["ours"], row["echo"]
             lines.append(
-                f"  {row['users']:>5} | {o['msgs_per_s']:>10} {o['p50_ms']:>6} {o['p95_ms']:>6} {o['p99_ms']:>6} | "
-                f"{e['msgs_per_s']:>10} {e['p50_ms']:>6} {e['p99_ms']:>6} | {row['throughput_ratio']:>5}"
+                f"  {row['users']:>5} | {o['msgs_per_s']:>10} {o['p50_ms']:>6} "
+                f"{o['p95_ms']:>6} {o['p99_ms']:>6} | "
+                f"{e['msgs_per_s']:>10} {e['p50_ms']:>6} {e['p99_ms']:>6} | "
+                f"{row['throughput_ratio']:>5}"
             )
         paced = rows["paced"]
         o, e = paced["ours"], paced["echo"]
         lines.append(
             f"  paced: {o['users']} people each writing about every {paced['think_s']} s: "
-            f"ours p50 {o['p50_ms']} p95 {o['p95_ms']} p99 {o['p99_ms']} ms ({o['msgs_per_s']} msg/s); "
+            f"ours p50 {o['p50_ms']} p95 {o['p95_ms']} p99 {o['p99_ms']} ms "
+            f"({o['msgs_per_s']} msg/s); "
             f"echo p50 {e['p50_ms']} p95 {e['p95_ms']} p99 {e['p99_ms']} ms"
         )
     cold, mem = result["cold_start"], result["memory"]
     lines.append("")
     lines.append(
-        f"Cold start to ready: median {cold['cold_start_s_median']:.2f} s (max {cold['cold_start_s_max']:.2f} s)"
+        f"Cold start to ready: median {cold['cold_start_s_median']:.2f} s "
+        f"(max {cold['cold_start_s_max']:.2f} s)"
     )
     lines.append(
-        f"RSS after {mem['users']} distinct people: {mem['rss_mb_after']} MB (before {mem['rss_mb_before']} MB)"
+        f"RSS after {mem['users']} distinct people: {mem['rss_mb_after']} MB "
+        f"(before {mem['rss_mb_before']} MB)"
     )
     if "relay" in result:
         r = result["relay"]
         lines.append(
-            f"Handoff relay through the outbox: user→team p50 {r['user_to_team_p50_ms']} ms p99 {r['user_to_team_p99_ms']} ms; team→user p50 {r['team_to_user_p50_ms']} ms p99 {r['team_to_user_p99_ms']} ms"
+            "Handoff relay through the outbox: "
+            f"user→team p50 {r['user_to_team_p50_ms']} ms p99 {r['user_to_team_p99_ms']} ms; "
+            f"team→user p50 {r['team_to_user_p50_ms']} ms p99 {r['team_to_user_p99_ms']} ms"
         )
     return "\n".join(lines)
 

@@ -146,7 +146,8 @@ def test_cache_is_reused_and_keyed_by_data(tmp_path: Path):
     data = tmp_path / "data"
     data.mkdir()
     (data / "a.yml").write_text(
-        'version: "3.1"\nnlu:\n  - intent: greet\n    examples: |\n      - hello\n      - xin chào\n'
+        'version: "3.1"\nnlu:\n'
+        "  - intent: greet\n    examples: |\n      - hello\n      - xin chào\n"
         "  - intent: thanks\n    examples: |\n      - cảm ơn\n      - thanks\n",
         encoding="utf-8",
     )
@@ -175,7 +176,8 @@ def test_read_only_cache_falls_back(tmp_path: Path, monkeypatch: pytest.MonkeyPa
 
 
 def test_unwritable_cache_keeps_model_in_memory(tmp_path: Path, monkeypatch: pytest.MonkeyPatch):
-    # A regular file where the cache dirs should be: nothing can be written, as on a read-only install.
+    # A regular file where the cache dirs should be: nothing can be written,
+    # as on a read-only install.
     blocker = tmp_path / "file"
     blocker.write_text("x")
     monkeypatch.setenv("XDG_CACHE_HOME", str(blocker))

@@ -88,16 +88,19 @@ def test_writer_round_trips():
     ("content", "line"),
     [
         (
-            'version: "3.1"\nnlu:\n  - intent: greet\n    examples: |\n      - hi\n      hello without dash\n',
+            'version: "3.1"\nnlu:\n'
+            "  - intent: greet\n    examples: |\n      - hi\n      hello without dash\n",
             6,
         ),
         ('version: "3.1"\nnlu:\n  - intent: greet\n    examples: [unclosed\n', 5),
         (
-            'version: "3.1"\nnlu:\n  - intent: greet\n  - intent: bye\n    examples: |\n      - bye\n',
+            'version: "3.1"\nnlu:\n'
+            "  - intent: greet\n  - intent: bye\n    examples: |\n      - bye\n",
             3,
         ),
         (
-            'version: "3.1"\nnlu:\n  - intent: greet\n    examples: |\n      - [x]{"entity": oops}\n',
+            'version: "3.1"\nnlu:\n'
+            '  - intent: greet\n    examples: |\n      - [x]{"entity": oops}\n',
             5,
         ),
         ('version: "3.1"\nnluu:\n  - intent: greet\n', 2),

@@ -54,7 +54,8 @@ MUST_FIRE = [
     "em định tự tử",
     "nó đang phá cửa vào",
     "em đang trốn trong nhà vệ sinh",
-    # Fixed against heldout_b / known weak spots: no obvious keyword, Southern speech, a neighbour's knife.
+    # Fixed against heldout_b / known weak spots: no obvious keyword, Southern speech,
+    # a neighbour's knife.
     "he is outside my door",
     "ck cu dang dung truoc nha",
     "he's outside the door with a bat",
