@@ -4,7 +4,7 @@ VENV   ?= .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 
-.PHONY: run test lint typecheck bench stress install clean
+.PHONY: run test check lint typecheck bench stress install clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -20,13 +20,21 @@ install: $(STAMP)
 run: $(STAMP)
 	$(BIN)/helpline run
 
-test: $(STAMP)
-	$(BIN)/ruff check .
-	$(BIN)/helpline content check
+# The checks, then the suite. The same checks run in
+# .pre-commit-config.yaml; CONTRIBUTING.md says what each one guards.
+test: check
 	$(BIN)/python -m pytest -q
+
+# Everything but pytest: what `make test` runs before the suite.
+check: lint typecheck
+	$(BIN)/lint-imports
+	$(BIN)/helpline content check
 
 lint: $(STAMP)
 	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+
+typecheck: $(STAMP)
 	$(BIN)/mypy bot nlu responses handoff
 
 # fastText (the NLU baseline) is an optional extra, installed only for benchmarks.

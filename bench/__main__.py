@@ -30,7 +30,9 @@ async def _with_postgres(levels: list[int], turns: int) -> list[dict[str, Any]] 
     name = "bench_" + uuid.uuid4().hex[:8]
     await admin.execute(f'CREATE DATABASE "{name}"')
     try:
-        return await e2e.compare(f"postgresql+asyncpg://postgres@127.0.0.1:5432/{name}", levels, turns)
+        return await e2e.compare(
+            f"postgresql+asyncpg://postgres@127.0.0.1:5432/{name}", levels, turns
+        )
     finally:
         await admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
         await admin.close()
@@ -47,7 +49,9 @@ async def _relay(quick: bool) -> dict[str, Any]:
     import tempfile
 
     with tempfile.TemporaryDirectory() as tmp:
-        return await relay.relay_latency(f"sqlite+aiosqlite:///{tmp}/relay.db", 50 if quick else 200)
+        return await relay.relay_latency(
+            f"sqlite+aiosqlite:///{tmp}/relay.db", 50 if quick else 200
+        )
 
 
 def _nlu() -> dict[str, Any]:
@@ -62,7 +66,9 @@ async def collect(quick: bool) -> dict[str, Any]:
     turns = 3 if quick else 5
     result: dict[str, Any] = {
         "date": date.today().isoformat(),
-        "machine": f"{platform.machine()}, {os.cpu_count()} cores, Python {platform.python_version()}",
+        "machine": (
+            f"{platform.machine()}, {os.cpu_count()} cores, Python {platform.python_version()}"
+        ),
         "nlu": _nlu(),
         "e2e_sqlite": await _sqlite(levels, turns),
         "e2e_postgres": await _with_postgres(levels, turns),
@@ -78,42 +84,66 @@ def _table(result: dict[str, Any]) -> str:
     nlu = result["nlu"]["embedded"]
     lat = nlu["parse_latency"]
     lines.append("NLU (embedded classifier)")
-    lines.append(f"  parse p50 {lat['p50_ms']} ms, p99 {lat['p99_ms']} ms, {lat['throughput_per_s']} parses/s; training {nlu['train_seconds']} s")
+    lines.append(
+        f"  parse p50 {lat['p50_ms']} ms, p99 {lat['p99_ms']} ms, "
+        f"{lat['throughput_per_s']} parses/s; training {nlu['train_seconds']} s"
+    )
     ft = result["nlu"]["fasttext"]
     if ft.get("available"):
         fl = ft["latency"]
-        lines.append(f"  fastText baseline: p50 {fl['p50_ms']} ms, p99 {fl['p99_ms']} ms, training {ft['train_seconds']} s, held-out accuracy {ft['heldout_accuracy']} (ours {nlu['heldout_accuracy']})")
+        lines.append(
+            f"  fastText baseline: p50 {fl['p50_ms']} ms, p99 {fl['p99_ms']} ms, "
+            f"training {ft['train_seconds']} s, held-out accuracy {ft['heldout_accuracy']} "
+            f"(ours {nlu['heldout_accuracy']})"
+        )
     else:
         lines.append(f"  fastText baseline unavailable: {ft.get('reason')}")
     for key, label in (("e2e_sqlite", "SQLite"), ("e2e_postgres", "PostgreSQL")):
         rows = result[key]
         lines.append("")
-        lines.append(f"End-to-end Telegram turn ({label}); echo bot = bare PTB on the same stand-in")
+        lines.append(
+            f"End-to-end Telegram turn ({label}); echo bot = bare PTB on the same stand-in"
+        )
         if isinstance(rows, str):
             lines.append("  " + rows)
             continue
         lines.append("  saturated (each person writes again as soon as answered):")
-        lines.append("  users | ours msg/s  p50    p95    p99 ms | echo msg/s  p50    p99 ms | ratio")
+        lines.append(
+            "  users | ours msg/s  p50    p95    p99 ms | echo msg/s  p50    p99 ms | ratio"
+        )
         for row in rows["saturated"]:
             o, e = row["ours"], row["echo"]
             lines.append(
-                f"  {row['users']:>5} | {o['msgs_per_s']:>10} {o['p50_ms']:>6} {o['p95_ms']:>6} {o['p99_ms']:>6} | "
-                f"{e['msgs_per_s']:>10} {e['p50_ms']:>6} {e['p99_ms']:>6} | {row['throughput_ratio']:>5}"
+                f"  {row['users']:>5} | {o['msgs_per_s']:>10} {o['p50_ms']:>6} "
+                f"{o['p95_ms']:>6} {o['p99_ms']:>6} | "
+                f"{e['msgs_per_s']:>10} {e['p50_ms']:>6} {e['p99_ms']:>6} | "
+                f"{row['throughput_ratio']:>5}"
             )
         paced = rows["paced"]
         o, e = paced["ours"], paced["echo"]
         lines.append(
             f"  paced: {o['users']} people each writing about every {paced['think_s']} s: "
-            f"ours p50 {o['p50_ms']} p95 {o['p95_ms']} p99 {o['p99_ms']} ms ({o['msgs_per_s']} msg/s); "
+            f"ours p50 {o['p50_ms']} p95 {o['p95_ms']} p99 {o['p99_ms']} ms "
+            f"({o['msgs_per_s']} msg/s); "
             f"echo p50 {e['p50_ms']} p95 {e['p95_ms']} p99 {e['p99_ms']} ms"
         )
     cold, mem = result["cold_start"], result["memory"]
     lines.append("")
-    lines.append(f"Cold start to ready: median {cold['cold_start_s_median']:.2f} s (max {cold['cold_start_s_max']:.2f} s)")
-    lines.append(f"RSS after {mem['users']} distinct people: {mem['rss_mb_after']} MB (before {mem['rss_mb_before']} MB)")
+    lines.append(
+        f"Cold start to ready: median {cold['cold_start_s_median']:.2f} s "
+        f"(max {cold['cold_start_s_max']:.2f} s)"
+    )
+    lines.append(
+        f"RSS after {mem['users']} distinct people: {mem['rss_mb_after']} MB "
+        f"(before {mem['rss_mb_before']} MB)"
+    )
     if "relay" in result:
         r = result["relay"]
-        lines.append(f"Handoff relay through the outbox: user→team p50 {r['user_to_team_p50_ms']} ms p99 {r['user_to_team_p99_ms']} ms; team→user p50 {r['team_to_user_p50_ms']} ms p99 {r['team_to_user_p99_ms']} ms")
+        lines.append(
+            "Handoff relay through the outbox: "
+            f"user→team p50 {r['user_to_team_p50_ms']} ms p99 {r['user_to_team_p99_ms']} ms; "
+            f"team→user p50 {r['team_to_user_p50_ms']} ms p99 {r['team_to_user_p99_ms']} ms"
+        )
     return "\n".join(lines)
 
 
@@ -121,7 +151,11 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="bench")
     parser.add_argument("--json", action="store_true", help="one JSON object for machines")
     parser.add_argument("--quick", action="store_true", help="smaller loads (a smoke run)")
-    parser.add_argument("--table-from", metavar="JSON", help="print the table of an earlier run (artifacts/bench.json)")
+    parser.add_argument(
+        "--table-from",
+        metavar="JSON",
+        help="print the table of an earlier run (artifacts/bench.json)",
+    )
     args = parser.parse_args(argv)
     os.environ.setdefault("HELPLINE_LOG_LEVEL", "WARNING")
     if args.table_from:

@@ -29,7 +29,9 @@ TEXTS = [
     "so dien thoai ho tro la gi",
     "cảm ơn bạn",
 ]
-CLEAN_ENV = {k: v for k, v in os.environ.items() if not k.startswith(("HELPLINE_", "TELEGRAM_", "ZALO_"))}
+CLEAN_ENV = {
+    k: v for k, v in os.environ.items() if not k.startswith(("HELPLINE_", "TELEGRAM_", "ZALO_"))
+}
 
 
 def _free_port() -> int:
@@ -47,7 +49,9 @@ def percentile(values: list[float], q: float) -> float:
     return ordered[min(len(ordered) - 1, max(0, round(q / 100 * (len(ordered) - 1))))]
 
 
-async def _wait_webhook(api: FakeTelegramAPI, proc: asyncio.subprocess.Process, seconds: float = 60) -> None:
+async def _wait_webhook(
+    api: FakeTelegramAPI, proc: asyncio.subprocess.Process, seconds: float = 60
+) -> None:
     deadline = time.monotonic() + seconds
     while api.webhook is None:
         if proc.returncode is not None or time.monotonic() > deadline:
@@ -56,9 +60,16 @@ async def _wait_webhook(api: FakeTelegramAPI, proc: asyncio.subprocess.Process, 
 
 
 @asynccontextmanager
-async def _process(api: FakeTelegramAPI, args: list[str], env: dict[str, str], cwd: str) -> AsyncIterator[None]:
+async def _process(
+    api: FakeTelegramAPI, args: list[str], env: dict[str, str], cwd: str
+) -> AsyncIterator[None]:
     proc = await asyncio.create_subprocess_exec(
-        sys.executable, *args, env=env, cwd=cwd, stdout=asyncio.subprocess.DEVNULL, stderr=asyncio.subprocess.DEVNULL
+        sys.executable,
+        *args,
+        env=env,
+        cwd=cwd,
+        stdout=asyncio.subprocess.DEVNULL,
+        stderr=asyncio.subprocess.DEVNULL,
     )
     try:
         await _wait_webhook(api, proc)
@@ -141,14 +152,24 @@ async def drive(
     }
 
 
-async def _measure(api: FakeTelegramAPI, levels: list[int], turns: int, paced_users: int, think: float) -> dict[str, Any]:
+async def _measure(
+    api: FakeTelegramAPI, levels: list[int], turns: int, paced_users: int, think: float
+) -> dict[str, Any]:
     await drive(api, 10, 3, first_chat=1)  # warm up: caches, connections
-    saturated = {n: await drive(api, n, turns, first_chat=1_000_000 * (i + 1)) for i, n in enumerate(levels)}
+    saturated = {
+        n: await drive(api, n, turns, first_chat=1_000_000 * (i + 1)) for i, n in enumerate(levels)
+    }
     paced = await drive(api, paced_users, max(3, turns), first_chat=90_000_000, think=think)
     return {"saturated": saturated, "paced": paced}
 
 
-async def compare(database_url: str, levels: list[int], turns_per_user: int = 5, paced_users: int = 100, think: float = 1.0) -> dict[str, Any]:
+async def compare(
+    database_url: str,
+    levels: list[int],
+    turns_per_user: int = 5,
+    paced_users: int = 100,
+    think: float = 1.0,
+) -> dict[str, Any]:
     """For each concurrency level: our bot and the echo bot, same stand-in, same
     load. ``saturated``: no pause between a reply and the next message (maximum
     throughput); ``paced``: ``paced_users`` people each writing about once per
@@ -162,8 +183,13 @@ async def compare(database_url: str, levels: list[int], turns_per_user: int = 5,
             "users": n,
             "ours": ours["saturated"][n],
             "echo": echo["saturated"][n],
-            "throughput_ratio": round(ours["saturated"][n]["msgs_per_s"] / echo["saturated"][n]["msgs_per_s"], 2),
+            "throughput_ratio": round(
+                ours["saturated"][n]["msgs_per_s"] / echo["saturated"][n]["msgs_per_s"], 2
+            ),
         }
         for n in levels
     ]
-    return {"saturated": rows, "paced": {"ours": ours["paced"], "echo": echo["paced"], "think_s": think}}
+    return {
+        "saturated": rows,
+        "paced": {"ours": ours["paced"], "echo": echo["paced"], "think_s": think},
+    }

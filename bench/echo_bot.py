@@ -16,7 +16,9 @@ SECRET = "bench-echo-secret"
 
 
 async def serve(port: int, base_url: str, token: str) -> None:
-    app: Application[Any, Any, Any, Any, Any, Any] = ApplicationBuilder().token(token).base_url(base_url).updater(None).build()
+    app: Application[Any, Any, Any, Any, Any, Any] = (
+        ApplicationBuilder().token(token).base_url(base_url).updater(None).build()
+    )
 
     async def echo(update: Update, _context: Any) -> None:
         assert update.effective_message is not None

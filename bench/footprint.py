@@ -17,7 +17,9 @@ from bot.messages import Incoming
 from bot.runtime import build_runtime
 from bot.settings import Settings
 
-CLEAN_ENV = {k: v for k, v in os.environ.items() if not k.startswith(("HELPLINE_", "TELEGRAM_", "ZALO_"))}
+CLEAN_ENV = {
+    k: v for k, v in os.environ.items() if not k.startswith(("HELPLINE_", "TELEGRAM_", "ZALO_"))
+}
 
 
 def _free_port() -> int:
@@ -37,8 +39,14 @@ async def cold_start(runs: int = 3) -> dict[str, float]:
             env = dict(CLEAN_ENV, HELPLINE_HTTP_PORT=str(port))
             started = time.perf_counter()
             proc = await asyncio.create_subprocess_exec(
-                sys.executable, "-m", "bot.cli", "run", cwd=tmp, env=env,
-                stdout=asyncio.subprocess.DEVNULL, stderr=asyncio.subprocess.DEVNULL,
+                sys.executable,
+                "-m",
+                "bot.cli",
+                "run",
+                cwd=tmp,
+                env=env,
+                stdout=asyncio.subprocess.DEVNULL,
+                stderr=asyncio.subprocess.DEVNULL,
             )
             try:
                 async with aiohttp.ClientSession() as http:
@@ -69,8 +77,12 @@ def _rss_mb() -> float:
 async def memory_after_users(users: int = 10_000) -> dict[str, Any]:
     """RSS of a fresh process (nothing else loaded) after `users` distinct people."""
     proc = await asyncio.create_subprocess_exec(
-        sys.executable, "-m", "bench.footprint", str(users),
-        env=dict(CLEAN_ENV, PYTHONPATH=os.getcwd()), stdout=asyncio.subprocess.PIPE,
+        sys.executable,
+        "-m",
+        "bench.footprint",
+        str(users),
+        env=dict(CLEAN_ENV, PYTHONPATH=os.getcwd()),
+        stdout=asyncio.subprocess.PIPE,
     )
     out, _ = await proc.communicate()
     return dict(json.loads(out.decode().strip().splitlines()[-1]))
@@ -97,7 +109,9 @@ async def _memory_in_this_process(users: int, concurrency: int = 50) -> dict[str
                 while not queue.empty():
                     i = queue.get_nowait()
                     for j, text in enumerate(texts):
-                        await runtime.engine.handle(Incoming("telegram", str(10_000_000 + i), f"m{j}", text=text))
+                        await runtime.engine.handle(
+                            Incoming("telegram", str(10_000_000 + i), f"m{j}", text=text)
+                        )
 
             started = time.perf_counter()
             await asyncio.gather(*(worker() for _ in range(concurrency)))
@@ -114,4 +128,8 @@ async def _memory_in_this_process(users: int, concurrency: int = 50) -> dict[str
 
 
 if __name__ == "__main__":
-    print(json.dumps(asyncio.run(_memory_in_this_process(int(sys.argv[1]) if len(sys.argv) > 1 else 10_000))))
+    print(
+        json.dumps(
+            asyncio.run(_memory_in_this_process(int(sys.argv[1]) if len(sys.argv) > 1 else 10_000))
+        )
+    )

@@ -81,8 +81,12 @@ class _Driver:
         await api.wait_until(lambda: any(m.buttons for m in api.sent_to(GROUP)), 30)
         card = next(m for m in api.sent_to(GROUP) if m.buttons)
         await self.post(api.press(GROUP, card.message_id, card.payloads[0], user_id=MEMBER))
-        await api.wait_until(lambda: any("Connected" in (m.text or "") for m in api.sent_to(MEMBER)), 30)
-        await api.wait_until(lambda: any("Đã kết nối" in (m.text or "") for m in api.sent_to(HER)), 30)
+        await api.wait_until(
+            lambda: any("Connected" in (m.text or "") for m in api.sent_to(MEMBER)), 30
+        )
+        await api.wait_until(
+            lambda: any("Đã kết nối" in (m.text or "") for m in api.sent_to(HER)), 30
+        )
 
     async def relay_once(self, sender: int, receiver: int, text: str, shown_as: str) -> float:
         """Seconds from the POST to the stand-in receiving the relayed sendMessage."""
@@ -144,7 +148,9 @@ async def relay_latency(database_url: str, messages: int = 200) -> dict[str, Any
                     hers = f"Em nhắn tổ tin số {i}, em vẫn ổn và đang ở nhà"
                     up.append(await driver.relay_once(HER, MEMBER, hers, _alias_line(api, hers)))
                     theirs = f"Tổ trả lời chị tin số {i}"
-                    down.append(await driver.relay_once(MEMBER, HER, theirs, f"Tổ hỗ trợ: {theirs}"))
+                    down.append(
+                        await driver.relay_once(MEMBER, HER, theirs, f"Tổ hỗ trợ: {theirs}")
+                    )
     return {
         "messages": messages,
         "user_to_team_p50_ms": round(percentile(up, 50) * 1000, 2),

@@ -41,18 +41,61 @@ class _Unit:
     province: str | None
 
 
-_PREFIXES = ("thanh pho ", "tinh ", "phuong ", "xa ", "dac khu ", "tp ", "tp. ", "thi tran ", "thi xa ", "quan ", "huyen ")
+_PREFIXES = (
+    "thanh pho ",
+    "tinh ",
+    "phuong ",
+    "xa ",
+    "dac khu ",
+    "tp ",
+    "tp. ",
+    "thi tran ",
+    "thi xa ",
+    "quan ",
+    "huyen ",
+)
 
 #: Former provinces (merged in 2025) and nicknames → current province code.
 _ALIASES = {
-    "ha giang": 8, "yen bai": 15, "bac kan": 19, "bac can": 19, "vinh phuc": 25, "hoa binh": 25,
-    "bac giang": 24, "thai binh": 33, "hai duong": 31, "ha nam": 37, "nam dinh": 37,
-    "quang binh": 44, "quang nam": 48, "kon tum": 51, "binh dinh": 52, "ninh thuan": 56,
-    "dak nong": 68, "binh thuan": 68, "phu yen": 66, "binh duong": 79, "ba ria vung tau": 79,
-    "vung tau": 79, "binh phuoc": 75, "long an": 80, "soc trang": 92, "hau giang": 92,
-    "ben tre": 86, "tra vinh": 86, "tien giang": 82, "bac lieu": 96, "kien giang": 91,
-    "sai gon": 79, "tphcm": 79, "hcm": 79, "ho chi minh": 79, "hanoi": 1, "saigon": 79,
-    "danang": 48, "hue": 46,
+    "ha giang": 8,
+    "yen bai": 15,
+    "bac kan": 19,
+    "bac can": 19,
+    "vinh phuc": 25,
+    "hoa binh": 25,
+    "bac giang": 24,
+    "thai binh": 33,
+    "hai duong": 31,
+    "ha nam": 37,
+    "nam dinh": 37,
+    "quang binh": 44,
+    "quang nam": 48,
+    "kon tum": 51,
+    "binh dinh": 52,
+    "ninh thuan": 56,
+    "dak nong": 68,
+    "binh thuan": 68,
+    "phu yen": 66,
+    "binh duong": 79,
+    "ba ria vung tau": 79,
+    "vung tau": 79,
+    "binh phuoc": 75,
+    "long an": 80,
+    "soc trang": 92,
+    "hau giang": 92,
+    "ben tre": 86,
+    "tra vinh": 86,
+    "tien giang": 82,
+    "bac lieu": 96,
+    "kien giang": 91,
+    "sai gon": 79,
+    "tphcm": 79,
+    "hcm": 79,
+    "ho chi minh": 79,
+    "hanoi": 1,
+    "saigon": 79,
+    "danang": 48,
+    "hue": 46,
 }
 
 
@@ -85,9 +128,15 @@ class _Index:
             kind = "ward" if w.division_type.value == "phường" else "commune"
             prov = provinces[int(w.province_code)].name
             self._add(_strip_prefix(_key(w.name)), _Unit(w.name, kind, prov))
-        self.province_keys = {k for k, units in self.by_key.items() if any(u.kind == "province" for u in units)}
+        self.province_keys = {
+            k for k, units in self.by_key.items() if any(u.kind == "province" for u in units)
+        }
         # Without a marker only current names count: "hòa bình" is also the word "peace".
-        self.bare_province_keys = {_strip_prefix(_key(p.name)) for p in provinces.values()} | {"sai gon", "tphcm", "ho chi minh"}
+        self.bare_province_keys = {_strip_prefix(_key(p.name)) for p in provinces.values()} | {
+            "sai gon",
+            "tphcm",
+            "ho chi minh",
+        }
         self.keys_by_len: dict[int, list[str]] = {}
         for k in self.by_key:
             self.keys_by_len.setdefault(len(k.split()), []).append(k)
@@ -110,13 +159,33 @@ def warm_up() -> None:
 
 # Markers before a place name; the value says which kind of unit they point to.
 _MARKERS = {
-    "xa": "commune", "phuong": "ward", "tinh": "province", "thanh pho": "province", "tp": "province",
-    "dac khu": "commune", "thi tran": "commune", "thi xa": "ward", "huyen": "any", "quan": "any",
-    "o": "loose", "tai": "loose", "song o": "loose", "que": "loose", "den tu": "loose",
-    "in": "loose", "at": "loose", "from": "loose", "near": "loose",
-    "province": "province", "commune": "commune", "ward": "ward", "city": "province",
+    "xa": "commune",
+    "phuong": "ward",
+    "tinh": "province",
+    "thanh pho": "province",
+    "tp": "province",
+    "dac khu": "commune",
+    "thi tran": "commune",
+    "thi xa": "ward",
+    "huyen": "any",
+    "quan": "any",
+    "o": "loose",
+    "tai": "loose",
+    "song o": "loose",
+    "que": "loose",
+    "den tu": "loose",
+    "in": "loose",
+    "at": "loose",
+    "from": "loose",
+    "near": "loose",
+    "province": "province",
+    "commune": "commune",
+    "ward": "ward",
+    "city": "province",
 }
-_MARKER_RE = re.compile(r"\b(" + "|".join(sorted((re.escape(m) for m in _MARKERS), key=len, reverse=True)) + r")\b")
+_MARKER_RE = re.compile(
+    r"\b(" + "|".join(sorted((re.escape(m) for m in _MARKERS), key=len, reverse=True)) + r")\b"
+)
 
 
 def _fold_aligned(text: str) -> str:
@@ -184,7 +253,9 @@ def find_areas(text: str, fuzzy: bool = True) -> list[AreaMatch]:
                 span = words[first : first + n]
                 if len(span) < n or sum(len(w) for w in span) < 5:
                     continue
-                hit = process.extractOne(" ".join(span), idx.keys_by_len.get(n, []), scorer=fuzz.ratio, score_cutoff=86)
+                hit = process.extractOne(
+                    " ".join(span), idx.keys_by_len.get(n, []), scorer=fuzz.ratio, score_cutoff=86
+                )
                 if hit:
                     unit, _ = _pick(idx.by_key[hit[0]], context, want)
                     best = (first, first + n, unit, float(hit[1]), want)
@@ -211,8 +282,12 @@ def entities(text: str) -> list[dict]:
     out = []
     for a in find_areas(text):
         ent = {
-            "entity": "area", "value": a.name, "start": a.start, "end": a.end,
-            "confidence_entity": round(a.score / 100.0, 3), "extractor": "HelplineAreaExtractor",
+            "entity": "area",
+            "value": a.name,
+            "start": a.start,
+            "end": a.end,
+            "confidence_entity": round(a.score / 100.0, 3),
+            "extractor": "HelplineAreaExtractor",
         }
         if a.province and a.kind != "province":
             ent["province"] = a.province
@@ -255,7 +330,9 @@ def match_area(text: str, candidates: Iterable[str] | None = None) -> AreaMatch 
     stripped = _strip_prefix(" ".join(words))
     n = len(stripped.split())
     if 1 <= n <= 4 and len(stripped) >= 4:
-        hit = process.extractOne(stripped, idx.keys_by_len.get(n, []), scorer=fuzz.ratio, score_cutoff=85)
+        hit = process.extractOne(
+            stripped, idx.keys_by_len.get(n, []), scorer=fuzz.ratio, score_cutoff=85
+        )
         if hit:
             unit, prov = _pick(idx.by_key[hit[0]], context, "any")
             return AreaMatch(unit.name, unit.kind, float(hit[1]), prov)
@@ -282,7 +359,9 @@ def _match_candidates(text: str, candidates: list[str]) -> AreaMatch | None:
     joined = " ".join(words)
     best: tuple[float, str] | None = None
     for cand in candidates:
-        ckey = _key(re.sub(r"\(.*?\)", " ", cand))  # "Khu Đông (thí điểm)": the note is not the name
+        ckey = _key(
+            re.sub(r"\(.*?\)", " ", cand)
+        )  # "Khu Đông (thí điểm)": the note is not the name
         bare = _strip_prefix(ckey)
         for k in {ckey, bare}:
             if not k:
@@ -291,9 +370,15 @@ def _match_candidates(text: str, candidates: list[str]) -> AreaMatch | None:
                 score = 100.0
             else:
                 n = len(k.split())
-                scores = [fuzz.ratio(k, w) for _, w in _windows(words, n)] + [fuzz.ratio(k, _strip_prefix(joined))]
+                scores = [fuzz.ratio(k, w) for _, w in _windows(words, n)] + [
+                    fuzz.ratio(k, _strip_prefix(joined))
+                ]
                 score = max(scores) if scores else 0.0
-            if best is None or score > best[0] or (score == best[0] and len(k) > len(_key(best[1]))):
+            if (
+                best is None
+                or score > best[0]
+                or (score == best[0] and len(k) > len(_key(best[1])))
+            ):
                 best = (score, cand)
     if best is None or best[0] < 80:
         return None

@@ -49,19 +49,37 @@ def _accuracy(predict: Any, texts: list[str], gold: list[str]) -> float:
     return round(sum(1 for t, g in zip(texts, gold, strict=True) if predict(t) == g) / len(gold), 4)
 
 
-def _bench_fasttext(train_texts: list[str], train_labels: list[str], test_texts: list[str], test_gold: list[str]) -> dict[str, Any]:
+def _bench_fasttext(
+    train_texts: list[str], train_labels: list[str], test_texts: list[str], test_gold: list[str]
+) -> dict[str, Any]:
     try:
         import fasttext  # type: ignore[import-not-found]
     except ImportError as exc:
-        return {"available": False, "reason": f"fastText not installed ({exc}); pip install -e '.[bench]'"}
+        return {
+            "available": False,
+            "reason": f"fastText not installed ({exc}); pip install -e '.[bench]'",
+        }
     with tempfile.TemporaryDirectory() as tmp:
         path = Path(tmp) / "train.txt"
         path.write_text(
-            "".join(f"__label__{lab} {normalize(t)}\n" for t, lab in zip(train_texts, train_labels, strict=True)), encoding="utf-8"
+            "".join(
+                f"__label__{lab} {normalize(t)}\n"
+                for t, lab in zip(train_texts, train_labels, strict=True)
+            ),
+            encoding="utf-8",
         )
         t0 = time.perf_counter()
         model = fasttext.train_supervised(
-            str(path), epoch=50, lr=0.5, wordNgrams=2, minn=2, maxn=5, dim=50, loss="softmax", verbose=0, thread=2
+            str(path),
+            epoch=50,
+            lr=0.5,
+            wordNgrams=2,
+            minn=2,
+            maxn=5,
+            dim=50,
+            loss="softmax",
+            verbose=0,
+            thread=2,
         )
         train_s = time.perf_counter() - t0
 
@@ -98,7 +116,9 @@ def run(json_out: bool = False) -> dict[str, Any]:
     train_s = time.perf_counter() - t0
     with tempfile.TemporaryDirectory() as tmp:
         t0 = time.perf_counter()
-        backend = EmbeddedBackend(data_dir=DATA_DIR, cache_dir=tmp)  # cold: trains and writes the cache
+        backend = EmbeddedBackend(
+            data_dir=DATA_DIR, cache_dir=tmp
+        )  # cold: trains and writes the cache
         cold_s = time.perf_counter() - t0
         t0 = time.perf_counter()
         EmbeddedBackend(data_dir=DATA_DIR, cache_dir=tmp)
@@ -124,7 +144,9 @@ def run(json_out: bool = False) -> dict[str, Any]:
             "classifier_only_latency": _latency(classify, test_texts),
             "model_predict_latency": _latency(sklearn_predict, test_texts),
             "heldout_accuracy": _accuracy(parse, test_texts, test_gold),
-            "huge_input_ms": round(_latency(parse, ["cứu " * 2500, "😭" * 10000], rounds=3)["mean_ms"], 3),
+            "huge_input_ms": round(
+                _latency(parse, ["cứu " * 2500, "😭" * 10000], rounds=3)["mean_ms"], 3
+            ),
         },
         "fasttext": _bench_fasttext(texts, labels, test_texts, test_gold),
     }
@@ -132,16 +154,26 @@ def run(json_out: bool = False) -> dict[str, Any]:
         print(json.dumps(result, ensure_ascii=False))
     else:
         e = result["embedded"]
-        print(f"training data: {result['examples']} examples; held-out: {result['heldout_examples']}")
-        print(f"embedded  train {e['train_seconds']}s, build cold {e['build_backend_cold_seconds']}s, from cache {e['build_backend_from_cache_seconds']}s")
+        print(
+            f"training data: {result['examples']} examples; held-out: {result['heldout_examples']}"
+        )
+        print(
+            f"embedded  train {e['train_seconds']}s, build cold {e['build_backend_cold_seconds']}s, from cache {e['build_backend_from_cache_seconds']}s"
+        )
         for k in ("parse_latency", "classifier_only_latency"):
             lat = e[k]
-            print(f"  {k:<24} p50 {lat['p50_ms']} ms  p99 {lat['p99_ms']} ms  {lat['throughput_per_s']}/s")
-        print(f"  held-out accuracy {e['heldout_accuracy']}; 10k-char input {e['huge_input_ms']} ms")
+            print(
+                f"  {k:<24} p50 {lat['p50_ms']} ms  p99 {lat['p99_ms']} ms  {lat['throughput_per_s']}/s"
+            )
+        print(
+            f"  held-out accuracy {e['heldout_accuracy']}; 10k-char input {e['huge_input_ms']} ms"
+        )
         ft = result["fasttext"]
         if ft["available"]:
             lat = ft["latency"]
-            print(f"fastText  train {ft['train_seconds']}s  p50 {lat['p50_ms']} ms  p99 {lat['p99_ms']} ms  {lat['throughput_per_s']}/s  held-out accuracy {ft['heldout_accuracy']}")
+            print(
+                f"fastText  train {ft['train_seconds']}s  p50 {lat['p50_ms']} ms  p99 {lat['p99_ms']} ms  {lat['throughput_per_s']}/s  held-out accuracy {ft['heldout_accuracy']}"
+            )
         else:
             print(f"fastText  unavailable: {ft['reason']}")
     return result

@@ -90,7 +90,14 @@ class _Vectorizer:
 class IntentModel:
     """Fitted model in plain arrays: ``predict`` returns (intent, prob) sorted by prob."""
 
-    def __init__(self, classes: list[str], coef: np.ndarray, intercept: np.ndarray, vectorizers: list[_Vectorizer], meta: dict[str, Any]):
+    def __init__(
+        self,
+        classes: list[str],
+        coef: np.ndarray,
+        intercept: np.ndarray,
+        vectorizers: list[_Vectorizer],
+        meta: dict[str, Any],
+    ):
         self.classes = classes
         # Column-major so gathering a few feature columns is contiguous.
         self.coef_t = np.ascontiguousarray(coef.T)
@@ -130,7 +137,12 @@ class IntentModel:
         keep = [i for i, t in enumerate(plain) if t != "dang"]
         if not keep:
             return probs
-        alt = self.scores((" ".join(plain[i] for i in keep), " ".join(rich[i] for i in keep) if len(rich) == len(plain) else forms[1]))
+        alt = self.scores(
+            (
+                " ".join(plain[i] for i in keep),
+                " ".join(rich[i] for i in keep) if len(rich) == len(plain) else forms[1],
+            )
+        )
         return probs if self.classes[int(np.argmax(alt))] == "emergency" else alt
 
     # --- persistence (no pickle: the cache may sit in a shared user dir) ---
@@ -141,7 +153,15 @@ class IntentModel:
         for k, v in enumerate(self.vectorizers):
             terms = sorted(v.vocab, key=v.vocab.__getitem__)
             arrays[f"idf{k}"] = v.idf
-            vecs.append({"kind": v.kind, "ngram": list(v.ngram), "offset": v.offset, "source": v.source, "terms": terms})
+            vecs.append(
+                {
+                    "kind": v.kind,
+                    "ngram": list(v.ngram),
+                    "offset": v.offset,
+                    "source": v.source,
+                    "terms": terms,
+                }
+            )
         header = {"classes": self.classes, "vectorizers": vecs, "meta": self.meta}
         path.parent.mkdir(parents=True, exist_ok=True)
         # Write to a temp file and rename, so a concurrent reader never sees half a file.
@@ -156,7 +176,14 @@ class IntentModel:
         with np.load(path, allow_pickle=False) as z:
             header = json.loads(bytes(z["header"]).decode())
             vecs = [
-                _Vectorizer(v["kind"], (v["ngram"][0], v["ngram"][1]), {t: i for i, t in enumerate(v["terms"])}, z[f"idf{k}"], v["offset"], v["source"])
+                _Vectorizer(
+                    v["kind"],
+                    (v["ngram"][0], v["ngram"][1]),
+                    {t: i for i, t in enumerate(v["terms"])},
+                    z[f"idf{k}"],
+                    v["offset"],
+                    v["source"],
+                )
                 for k, v in enumerate(header["vectorizers"])
             ]
             return cls(header["classes"], z["coef"], z["intercept"], vecs, header["meta"])
@@ -169,20 +196,31 @@ def _sk_vectorizers() -> list[Any]:
     from sklearn.feature_extraction.text import TfidfVectorizer
 
     return [
-        TfidfVectorizer(analyzer=kind, ngram_range=ngram, sublinear_tf=True, lowercase=False, dtype=np.float64,
-                        **({"token_pattern": r"\S+"} if kind == "word" else {}))
+        TfidfVectorizer(
+            analyzer=kind,
+            ngram_range=ngram,
+            sublinear_tf=True,
+            lowercase=False,
+            dtype=np.float64,
+            **({"token_pattern": r"\S+"} if kind == "word" else {}),
+        )
         for kind, ngram, _ in FEATURES
     ]
 
 
-def fit(texts: Sequence[str], labels: Sequence[str], meta: dict[str, Any] | None = None) -> IntentModel:
+def fit(
+    texts: Sequence[str], labels: Sequence[str], meta: dict[str, Any] | None = None
+) -> IntentModel:
     """Train on raw texts (normalised here, exactly as at parse time)."""
     from scipy.sparse import hstack
     from sklearn.linear_model import LogisticRegression
 
     forms = [normalize_both(t) for t in texts]
     sk = _sk_vectorizers()
-    mats = [v.fit_transform([f[src] for f in forms]) for v, (_, _, src) in zip(sk, FEATURES, strict=True)]
+    mats = [
+        v.fit_transform([f[src] for f in forms])
+        for v, (_, _, src) in zip(sk, FEATURES, strict=True)
+    ]
     x = hstack(mats).tocsr()
     clf = LogisticRegression(C=C, max_iter=3000, class_weight="balanced")
     clf.fit(x, list(labels))
@@ -190,7 +228,9 @@ def fit(texts: Sequence[str], labels: Sequence[str], meta: dict[str, Any] | None
     offset = 0
     for v, m, (kind, ngram, src) in zip(sk, mats, FEATURES, strict=True):
         vocab = {str(k): int(i) for k, i in v.vocabulary_.items()}
-        vecs.append(_Vectorizer(kind, ngram, vocab, np.asarray(v.idf_, dtype=np.float64), offset, src))
+        vecs.append(
+            _Vectorizer(kind, ngram, vocab, np.asarray(v.idf_, dtype=np.float64), offset, src)
+        )
         offset += m.shape[1]
     coef = np.asarray(clf.coef_, dtype=np.float64)
     intercept = np.asarray(clf.intercept_, dtype=np.float64)
@@ -211,7 +251,13 @@ def train(data: TrainingData | None = None, data_dir: str | Path = DATA_DIR) -> 
     data = data if data is not None else load_dir(data_dir)
     t0 = time.perf_counter()
     model = fit([e.text for e in data.examples], [e.intent for e in data.examples])
-    model.meta.update({"examples": len(data.examples), "intents": len(data.intents), "train_seconds": round(time.perf_counter() - t0, 3)})
+    model.meta.update(
+        {
+            "examples": len(data.examples),
+            "intents": len(data.intents),
+            "train_seconds": round(time.perf_counter() - t0, 3),
+        }
+    )
     return model
 
 
@@ -228,7 +274,9 @@ def _cache_dirs(cache_dir: str | Path | None) -> list[Path]:
     return dirs
 
 
-def load_or_train(data_dir: str | Path = DATA_DIR, cache_dir: str | Path | None = None) -> IntentModel:
+def load_or_train(
+    data_dir: str | Path = DATA_DIR, cache_dir: str | Path | None = None
+) -> IntentModel:
     """Load the cached model for this exact data, or train and try to cache it.
 
     A read-only install cannot write next to the package: then the user's cache

@@ -17,7 +17,9 @@ def _print_report(rep: dict[str, Any]) -> None:
     print(f"macro-F1  {rep['macro_f1']:.4f}")
     print(f"{'intent':<18}{'prec':>7}{'rec':>7}{'f1':>7}{'n':>6}")
     for name, m in rep["per_intent"].items():
-        print(f"{name:<18}{m['precision']:>7.3f}{m['recall']:>7.3f}{m['f1']:>7.3f}{m['support']:>6}")
+        print(
+            f"{name:<18}{m['precision']:>7.3f}{m['recall']:>7.3f}{m['f1']:>7.3f}{m['support']:>6}"
+        )
     if rep["confusions"]:
         print("top confusions (true → predicted):")
         for c in rep["confusions"]:
@@ -67,7 +69,12 @@ def cmd_eval(args: argparse.Namespace) -> int:
         return 2
     rep = evaluate(EmbeddedBackend(), data)
     if args.json:
-        print(json.dumps({k: rep[k] for k in ("accuracy", "macro_f1", "per_intent", "confusions")}, ensure_ascii=False))
+        print(
+            json.dumps(
+                {k: rep[k] for k in ("accuracy", "macro_f1", "per_intent", "confusions")},
+                ensure_ascii=False,
+            )
+        )
     else:
         print(f"{args.file}: {rep['examples']} examples")
         _print_report(rep)
@@ -86,9 +93,13 @@ def cmd_crossval(args: argparse.Namespace) -> int:
     print(f"{args.folds}-fold cross-validation, {rep['examples']} examples")
     _print_report(rep)
     th = rep["threshold"]
-    print(f"suggested CONFIDENCE_THRESHOLD (accepted precision ≥ {th['target_precision']}): {th['threshold']}")
+    print(
+        f"suggested CONFIDENCE_THRESHOLD (accepted precision ≥ {th['target_precision']}): {th['threshold']}"
+    )
     for row in th["table"]:
-        print(f"  ≥{row['threshold']:.2f}: precision {row['precision']:.3f}, coverage {row['coverage']:.3f}")
+        print(
+            f"  ≥{row['threshold']:.2f}: precision {row['precision']:.3f}, coverage {row['coverage']:.3f}"
+        )
     return 0
 
 
@@ -134,7 +145,9 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m nlu.cli")
     register(parser.add_subparsers(dest="command", required=True))
     argv = list(sys.argv[1:] if argv is None else argv)
-    if not argv or argv[0] != "nlu":  # allow both "python -m nlu.cli parse ..." and "... nlu parse ..."
+    if (
+        not argv or argv[0] != "nlu"
+    ):  # allow both "python -m nlu.cli parse ..." and "... nlu parse ..."
         argv.insert(0, "nlu")
     args = parser.parse_args(argv)
     return int(args.func(args))

@@ -26,7 +26,13 @@ class NLUBackend(Protocol):
 
 
 def empty_result(text: str) -> dict[str, Any]:
-    return {"text": text, "intent": {"name": None, "confidence": 0.0}, "intent_ranking": [], "entities": [], "language": "vi"}
+    return {
+        "text": text,
+        "intent": {"name": None, "confidence": 0.0},
+        "intent_ranking": [],
+        "entities": [],
+        "language": "vi",
+    }
 
 
 def finish(text: str, result: dict[str, Any]) -> ParseResult:
@@ -43,12 +49,19 @@ def finish(text: str, result: dict[str, Any]) -> ParseResult:
 class EmbeddedBackend:
     """In-process classifier; builds from the cache in well under a second."""
 
-    def __init__(self, model: IntentModel | None = None, data_dir: str | Path = DATA_DIR, cache_dir: str | Path | None = None):
+    def __init__(
+        self,
+        model: IntentModel | None = None,
+        data_dir: str | Path = DATA_DIR,
+        cache_dir: str | Path | None = None,
+    ):
         t0 = time.perf_counter()
         self.model = model or load_or_train(data_dir, cache_dir)
         areas.warm_up()  # build the place-name index now, not on the first message
         self.model.predict("xin chào")
-        log.info("nlu ready in %.3fs (%d intents)", time.perf_counter() - t0, len(self.model.classes))
+        log.info(
+            "nlu ready in %.3fs (%d intents)", time.perf_counter() - t0, len(self.model.classes)
+        )
 
     def classify(self, text: str) -> dict[str, Any]:
         """Classifier only (no safety net): the Rasa-shaped result."""
@@ -59,7 +72,13 @@ class EmbeddedBackend:
             return empty_result(text)
         ranking = self.model.predict(head)
         top = [{"name": n, "confidence": round(c, 4)} for n, c in ranking[:5]]
-        return {"text": text, "intent": dict(top[0]), "intent_ranking": top, "entities": [], "language": "vi"}
+        return {
+            "text": text,
+            "intent": dict(top[0]),
+            "intent_ranking": top,
+            "entities": [],
+            "language": "vi",
+        }
 
     def parse_sync(self, text: str) -> ParseResult:
         if not isinstance(text, str):

@@ -53,8 +53,10 @@ def _place_tone(word: str) -> str:
     if not vowel_idx:
         return word
     # "qu" and "gi" count as consonants when another vowel follows.
-    if len(vowel_idx) > 1 and vowel_idx[0] == 1 and (
-        (bases[0] == "q" and bases[1] == "u") or (bases[0] == "g" and bases[1] == "i")
+    if (
+        len(vowel_idx) > 1
+        and vowel_idx[0] == 1
+        and ((bases[0] == "q" and bases[1] == "u") or (bases[0] == "g" and bases[1] == "i"))
     ):
         vowel_idx = vowel_idx[1:]
     # Only the first contiguous vowel cluster matters.
@@ -116,68 +118,276 @@ def _is_symbol(ch: str) -> bool:
 
 #: Folded token → expansion.  Applied after folding, so ``đc`` and ``dc`` agree.
 TEENCODE: dict[str, str] = {
-    "ko": "khong", "k": "khong", "kh": "khong", "hok": "khong", "hk": "khong",
-    "hong": "khong", "khum": "khong", "hem": "khong", "kg": "khong",
-    "khg": "khong", "hum": "khong", "khog": "khong", "khôg": "khong",
-    "dc": "duoc", "dk": "duoc", "dcj": "duoc", "duoc": "duoc", "dx": "duoc",
-    "ck": "chong", "chg": "chong", "ckong": "chong", "ckg": "chong",
+    "ko": "khong",
+    "k": "khong",
+    "kh": "khong",
+    "hok": "khong",
+    "hk": "khong",
+    "hong": "khong",
+    "khum": "khong",
+    "hem": "khong",
+    "kg": "khong",
+    "khg": "khong",
+    "hum": "khong",
+    "khog": "khong",
+    "khôg": "khong",
+    "dc": "duoc",
+    "dk": "duoc",
+    "dcj": "duoc",
+    "duoc": "duoc",
+    "dx": "duoc",
+    "ck": "chong",
+    "chg": "chong",
+    "ckong": "chong",
+    "ckg": "chong",
     "vk": "vo",
-    "e": "em", "a": "anh", "c": "chi", "b": "ban",
-    "j": "gi", "ji": "gi", "zi": "gi",
-    "ntn": "nhu the nao", "sao": "sao",
-    "z": "vay", "zay": "vay", "zậy": "vay", "dz": "vay",
-    "r": "roi", "rui": "roi", "ruj": "roi",
-    "ms": "moi", "mk": "minh", "mik": "minh", "mjk": "minh", "mjnh": "minh", "mh": "minh",
-    "ng": "nguoi", "ngta": "nguoi ta", "nt": "nhan tin", "ib": "nhan tin",
-    "cx": "cung", "cg": "cung", "vs": "voi", "ns": "noi", "nc": "noi chuyen",
-    "bn": "bao nhieu", "bh": "bay gio", "bjo": "bay gio", "bgio": "bay gio", "h": "gio",
-    "trc": "truoc", "tr": "troi", "lm": "lam", "vc": "viec", "ntin": "nhan tin",
-    "dt": "dien thoai", "dthoai": "dien thoai", "sdt": "so dien thoai", "dth": "dien thoai",
-    "ny": "nguoi yeu", "gd": "gia dinh", "gđ": "gia dinh", "bm": "bo me", "bme": "bo me",
-    "mn": "moi nguoi", "mng": "moi nguoi", "tl": "tra loi", "ad": "admin",
-    "ak": "a", "ah": "a", "uk": "u", "uh": "u", "um": "u", "uhm": "u", "uki": "u",
-    "oke": "ok", "okie": "ok", "oki": "ok", "okay": "ok", "okela": "ok", "oce": "ok", "okla": "ok",
-    "tks": "thanks", "thx": "thanks", "thank": "thanks", "ty": "thanks",
-    "camon": "cam on", "cmon": "cam on",
-    "bik": "biet", "bit": "biet", "bjk": "biet", "bjet": "biet",
-    "wa": "qua", "ntnao": "nhu the nao", "nhiu": "nhieu", "iu": "yeu",
-    "hc": "hoc", "ktra": "kiem tra", "cty": "cong ty", "tp": "thanh pho",
-    "tphcm": "thanh pho ho chi minh", "hcm": "ho chi minh", "sg": "sai gon",
-    "pls": "please", "plz": "please", "u": "u", "ur": "your",
-    "sos": "sos", "ok": "ok", "okk": "ok", "oklah": "ok",
-    "bth": "binh thuong", "bthg": "binh thuong",
-    "dag": "dang", "dg": "dang", "đg": "dang", "dang": "dang",
-    "tui": "toi", "t": "toi", "tao": "tao", "m": "may",
-    "ms.": "moi", "hix": "huhu", "hic": "huhu", "huhuhu": "huhu",
-    "bs": "bac si", "csgt": "canh sat giao thong",
-    "lhpn": "hoi lien hiep phu nu", "hlhpn": "hoi lien hiep phu nu",
+    "e": "em",
+    "a": "anh",
+    "c": "chi",
+    "b": "ban",
+    "j": "gi",
+    "ji": "gi",
+    "zi": "gi",
+    "ntn": "nhu the nao",
+    "sao": "sao",
+    "z": "vay",
+    "zay": "vay",
+    "zậy": "vay",
+    "dz": "vay",
+    "r": "roi",
+    "rui": "roi",
+    "ruj": "roi",
+    "ms": "moi",
+    "mk": "minh",
+    "mik": "minh",
+    "mjk": "minh",
+    "mjnh": "minh",
+    "mh": "minh",
+    "ng": "nguoi",
+    "ngta": "nguoi ta",
+    "nt": "nhan tin",
+    "ib": "nhan tin",
+    "cx": "cung",
+    "cg": "cung",
+    "vs": "voi",
+    "ns": "noi",
+    "nc": "noi chuyen",
+    "bn": "bao nhieu",
+    "bh": "bay gio",
+    "bjo": "bay gio",
+    "bgio": "bay gio",
+    "h": "gio",
+    "trc": "truoc",
+    "tr": "troi",
+    "lm": "lam",
+    "vc": "viec",
+    "ntin": "nhan tin",
+    "dt": "dien thoai",
+    "dthoai": "dien thoai",
+    "sdt": "so dien thoai",
+    "dth": "dien thoai",
+    "ny": "nguoi yeu",
+    "gd": "gia dinh",
+    "gđ": "gia dinh",
+    "bm": "bo me",
+    "bme": "bo me",
+    "mn": "moi nguoi",
+    "mng": "moi nguoi",
+    "tl": "tra loi",
+    "ad": "admin",
+    "ak": "a",
+    "ah": "a",
+    "uk": "u",
+    "uh": "u",
+    "um": "u",
+    "uhm": "u",
+    "uki": "u",
+    "oke": "ok",
+    "okie": "ok",
+    "oki": "ok",
+    "okay": "ok",
+    "okela": "ok",
+    "oce": "ok",
+    "okla": "ok",
+    "tks": "thanks",
+    "thx": "thanks",
+    "thank": "thanks",
+    "ty": "thanks",
+    "camon": "cam on",
+    "cmon": "cam on",
+    "bik": "biet",
+    "bit": "biet",
+    "bjk": "biet",
+    "bjet": "biet",
+    "wa": "qua",
+    "ntnao": "nhu the nao",
+    "nhiu": "nhieu",
+    "iu": "yeu",
+    "hc": "hoc",
+    "ktra": "kiem tra",
+    "cty": "cong ty",
+    "tp": "thanh pho",
+    "tphcm": "thanh pho ho chi minh",
+    "hcm": "ho chi minh",
+    "sg": "sai gon",
+    "pls": "please",
+    "plz": "please",
+    "u": "u",
+    "ur": "your",
+    "sos": "sos",
+    "ok": "ok",
+    "okk": "ok",
+    "oklah": "ok",
+    "bth": "binh thuong",
+    "bthg": "binh thuong",
+    "dag": "dang",
+    "dg": "dang",
+    "đg": "dang",
+    "dang": "dang",
+    "tui": "toi",
+    "t": "toi",
+    "tao": "tao",
+    "m": "may",
+    "ms.": "moi",
+    "hix": "huhu",
+    "hic": "huhu",
+    "huhuhu": "huhu",
+    "bs": "bac si",
+    "csgt": "canh sat giao thong",
+    "lhpn": "hoi lien hiep phu nu",
+    "hlhpn": "hoi lien hiep phu nu",
     # Southern / spoken spellings typed without accents.
-    "dzay": "vay", "dzi": "gi", "nghen": "nhe", "nhen": "nhe", "bjt": "biet", "thiet": "that",
+    "dzay": "vay",
+    "dzi": "gi",
+    "nghen": "nhe",
+    "nhen": "nhe",
+    "bjt": "biet",
+    "thiet": "that",
 }
 
 #: Accented words of the South or of speech, mapped before folding.  Only words
 #: whose accented form is unambiguous: ``ổng`` is "ông ấy" (he) but ``ông`` is
 #: "grandfather/Mr", so the unaccented ``ong`` is left alone.
 DIALECT: dict[str, str] = {
-    "ổng": "ong ay", "bả": "ba ay", "hổng": "khong", "hông": "khong", "hổm": "hom",
-    "dzậy": "vay", "zậy": "vay", "vầy": "vay", "dzị": "vay", "thiệt": "that",
-    "má": "me", "tía": "bo", "rượt": "duoi", "mần": "lam", "dìa": "ve", "vô": "vao",
-    "dzô": "vao", "bển": "ben do", "dzới": "voi", "nghen": "nhe", "nhen": "nhe",
+    "ổng": "ong ay",
+    "bả": "ba ay",
+    "hổng": "khong",
+    "hông": "khong",
+    "hổm": "hom",
+    "dzậy": "vay",
+    "zậy": "vay",
+    "vầy": "vay",
+    "dzị": "vay",
+    "thiệt": "that",
+    "má": "me",
+    "tía": "bo",
+    "rượt": "duoi",
+    "mần": "lam",
+    "dìa": "ve",
+    "vô": "vao",
+    "dzô": "vao",
+    "bển": "ben do",
+    "dzới": "voi",
+    "nghen": "nhe",
+    "nhen": "nhe",
 }
 
 #: ``bt`` is "biết" after a negation or a verb of wanting, else "bình thường".
-_BT_BIET_BEFORE = {"khong", "chua", "muon", "can", "de", "da", "se", "cho", "dc", "duoc", "em", "toi", "minh", "ai", "nao"}
+_BT_BIET_BEFORE = {
+    "khong",
+    "chua",
+    "muon",
+    "can",
+    "de",
+    "da",
+    "se",
+    "cho",
+    "dc",
+    "duoc",
+    "em",
+    "toi",
+    "minh",
+    "ai",
+    "nao",
+}
 
 #: Folded words that legitimately hold a doubled letter, kept when de-stretching.
 _DOUBLE_OK = {
-    "cuu", "huu", "luu", "muu", "nguu", "buu", "khuu", "tuu", "xoong", "boong", "soong",
-    "see", "too", "good", "need", "kill", "feel", "sorry", "free", "all", "will", "tell",
-    "call", "hello", "door", "room", "food", "week", "apply", "stuff", "cannot", "still",
-    "off", "staff", "address", "happen", "happened", "bleeding", "keep", "sleep", "soon",
-    "agree", "support", "scared", "well", "shall", "small", "afternoon", "weed", "speed",
-    "bully", "hurry", "worry", "worried", "abuse", "bitter", "better", "letter", "matter",
-    "little", "tomorrow", "goodbye", "shopping", "killing", "yess", "balloon", "book",
-    "look", "took", "school", "pool", "feeling", "meet", "meeting", "needed",
+    "cuu",
+    "huu",
+    "luu",
+    "muu",
+    "nguu",
+    "buu",
+    "khuu",
+    "tuu",
+    "xoong",
+    "boong",
+    "soong",
+    "see",
+    "too",
+    "good",
+    "need",
+    "kill",
+    "feel",
+    "sorry",
+    "free",
+    "all",
+    "will",
+    "tell",
+    "call",
+    "hello",
+    "door",
+    "room",
+    "food",
+    "week",
+    "apply",
+    "stuff",
+    "cannot",
+    "still",
+    "off",
+    "staff",
+    "address",
+    "happen",
+    "happened",
+    "bleeding",
+    "keep",
+    "sleep",
+    "soon",
+    "agree",
+    "support",
+    "scared",
+    "well",
+    "shall",
+    "small",
+    "afternoon",
+    "weed",
+    "speed",
+    "bully",
+    "hurry",
+    "worry",
+    "worried",
+    "abuse",
+    "bitter",
+    "better",
+    "letter",
+    "matter",
+    "little",
+    "tomorrow",
+    "goodbye",
+    "shopping",
+    "killing",
+    "yess",
+    "balloon",
+    "book",
+    "look",
+    "took",
+    "school",
+    "pool",
+    "feeling",
+    "meet",
+    "meeting",
+    "needed",
 }
 
 _RUN3_RE = re.compile(r"(\w)\1{2,}")
@@ -198,18 +408,85 @@ def _destretch_token(tok: str) -> str:
     return one if one not in {"se", "to", "fel", "ned"} else two
 
 
-_BN_BAN_BEFORE = {"chao", "hi", "hello", "voi", "cua", "on", "cho", "giup", "hoi", "nhe", "ad", "oi", "cam"}
+_BN_BAN_BEFORE = {
+    "chao",
+    "hi",
+    "hello",
+    "voi",
+    "cua",
+    "on",
+    "cho",
+    "giup",
+    "hoi",
+    "nhe",
+    "ad",
+    "oi",
+    "cam",
+}
 _BN_BAN_AFTER = {"oi", "co", "la", "nhe", "nha", "a", "ak", "oiii", "biet", "giup", "cho", "lam"}
 #: English words after which "a" is the article, not teen-code for "anh".
 _EN_BEFORE_ARTICLE = {
-    "with", "has", "have", "had", "got", "is", "was", "am", "in", "on", "at", "for", "of", "to", "need",
-    "want", "get", "find", "like", "as", "such", "be", "holding", "hold", "took", "take", "grabbed", "and",
-    "there", "theres", "its", "im", "hes", "shes", "about", "from", "into", "what", "use", "give", "me",
+    "with",
+    "has",
+    "have",
+    "had",
+    "got",
+    "is",
+    "was",
+    "am",
+    "in",
+    "on",
+    "at",
+    "for",
+    "of",
+    "to",
+    "need",
+    "want",
+    "get",
+    "find",
+    "like",
+    "as",
+    "such",
+    "be",
+    "holding",
+    "hold",
+    "took",
+    "take",
+    "grabbed",
+    "and",
+    "there",
+    "theres",
+    "its",
+    "im",
+    "hes",
+    "shes",
+    "about",
+    "from",
+    "into",
+    "what",
+    "use",
+    "give",
+    "me",
 }
 
 
 #: Folded Vietnamese syllables that are also English words ("anh mẹ", "anh số").
-_VI_AMBIGUOUS = {"me", "so", "to", "hi", "no", "go", "bad", "con", "an", "ban", "hay", "dam", "tin", "ta"}
+_VI_AMBIGUOUS = {
+    "me",
+    "so",
+    "to",
+    "hi",
+    "no",
+    "go",
+    "bad",
+    "con",
+    "an",
+    "ban",
+    "hay",
+    "dam",
+    "tin",
+    "ta",
+}
 
 
 def _expand_teencode(tokens: list[str]) -> list[str]:
@@ -221,7 +498,9 @@ def _expand_teencode(tokens: list[str]) -> list[str]:
             continue
         if tok == "v":
             # "v" ends a question ("sao v", "lam gi v") far more often than it means "vợ".
-            out.append("vay" if i == len(tokens) - 1 or tokens[i + 1] in {"a", "ah", "ak"} else "vo")
+            out.append(
+                "vay" if i == len(tokens) - 1 or tokens[i + 1] in {"a", "ah", "ak"} else "vo"
+            )
             continue
         if tok == "z" or tok == "zay":
             out.append("vay")
@@ -234,11 +513,21 @@ def _expand_teencode(tokens: list[str]) -> list[str]:
             continue
         if tok == "ty":
             # "ty" alone is "thank you"; "công ty", "tỷ giá" are not.
-            out.append("thanks" if i == 0 and len(tokens) <= 3 and (len(tokens) == 1 or tokens[1] not in {"gia", "le"}) else tok)
+            out.append(
+                "thanks"
+                if i == 0
+                and len(tokens) <= 3
+                and (len(tokens) == 1 or tokens[1] not in {"gia", "le"})
+                else tok
+            )
             continue
         if tok == "a" and (
             (i and tokens[i - 1] in _EN_BEFORE_ARTICLE)
-            or (i + 1 < len(tokens) and tokens[i + 1] in _EN_WORDS and tokens[i + 1] not in _VI_AMBIGUOUS)
+            or (
+                i + 1 < len(tokens)
+                and tokens[i + 1] in _EN_WORDS
+                and tokens[i + 1] not in _VI_AMBIGUOUS
+            )
         ):
             out.append("a")  # English article ("with a bat"), not "anh"
             continue
@@ -269,7 +558,9 @@ _ACCENTED_TEENCODE = {"dc", "dk", "dg", "gd", "zay", "dcj"}
 @lru_cache(maxsize=4096)
 def _normalize_cached(text: str) -> tuple[str, str]:
     tokens: list[str] = []
-    accented_forms: list[str | None] = []  # the accented word, when it is a real word, not teen-code
+    accented_forms: list[
+        str | None
+    ] = []  # the accented word, when it is a real word, not teen-code
     for raw in _WORD_RE.findall(clean(text)):
         dialect = DIALECT.get(raw)
         if dialect is not None:
@@ -285,11 +576,15 @@ def _normalize_cached(text: str) -> tuple[str, str]:
             piece = _RUN3_RE.sub(lambda m: m.group(1), _destretch_token(piece))
             tokens.append(piece)
             if accented and piece not in _ACCENTED_TEENCODE:
-                accented_forms.append(_RUN3_RE.sub(lambda m: m.group(1), raw) if len(pieces) == 1 else piece)
+                accented_forms.append(
+                    _RUN3_RE.sub(lambda m: m.group(1), raw) if len(pieces) == 1 else piece
+                )
             else:
                 accented_forms.append(None)
     expanded = _expand_teencode(tokens)
-    plain = " ".join(tok if acc else exp for tok, exp, acc in zip(tokens, expanded, accented_forms, strict=True))
+    plain = " ".join(
+        tok if acc else exp for tok, exp, acc in zip(tokens, expanded, accented_forms, strict=True)
+    )
     rich = " ".join(acc or exp for exp, acc in zip(expanded, accented_forms, strict=True))
     return plain, rich
 

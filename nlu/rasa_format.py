@@ -62,12 +62,26 @@ _ENTITY_RE = re.compile(
     r"(?:\((?P<entity>[^:)]+?)(?::(?P<value>[^)]+))?\)|(?P<dict>\{[^}]+?\}))"
 )
 _IGNORED_KEYS = {
-    "version", "stories", "rules", "responses", "intents", "entities", "slots", "forms",
-    "actions", "session_config", "e2e_actions", "test_stories", "config", "domain",
+    "version",
+    "stories",
+    "rules",
+    "responses",
+    "intents",
+    "entities",
+    "slots",
+    "forms",
+    "actions",
+    "session_config",
+    "e2e_actions",
+    "test_stories",
+    "config",
+    "domain",
 }
 
 
-def parse_annotated(text: str, where: tuple[str, int] = ("<string>", 0)) -> tuple[str, list[dict[str, Any]]]:
+def parse_annotated(
+    text: str, where: tuple[str, int] = ("<string>", 0)
+) -> tuple[str, list[dict[str, Any]]]:
     """Turn ``I live in [Ba Đình](area)`` into plain text plus entity spans."""
     entities: list[dict[str, Any]] = []
     out: list[str] = []
@@ -81,9 +95,15 @@ def parse_annotated(text: str, where: tuple[str, int] = ("<string>", 0)) -> tupl
             try:
                 spec = json.loads(m.group("dict"))
             except json.JSONDecodeError as exc:
-                raise TrainingDataError(where[0], where[1], f"bad entity annotation {m.group('dict')!r}: {exc.msg}") from None
+                raise TrainingDataError(
+                    where[0], where[1], f"bad entity annotation {m.group('dict')!r}: {exc.msg}"
+                ) from None
             if not isinstance(spec, dict) or "entity" not in spec:
-                raise TrainingDataError(where[0], where[1], f"entity annotation needs an 'entity' key: {m.group('dict')!r}")
+                raise TrainingDataError(
+                    where[0],
+                    where[1],
+                    f"entity annotation needs an 'entity' key: {m.group('dict')!r}",
+                )
             ent["entity"] = str(spec["entity"])
             for key in ("value", "role", "group"):
                 if key in spec:
@@ -120,7 +140,9 @@ def _example_lines(node: Node, path: str) -> list[tuple[str, int, dict[str, Any]
             if not line or line.startswith("#"):
                 continue
             if not line.startswith("- "):
-                raise TrainingDataError(path, first + i, f"example must start with '- ': {line[:60]!r}")
+                raise TrainingDataError(
+                    path, first + i, f"example must start with '- ': {line[:60]!r}"
+                )
             result.append((line[2:].strip(), first + i, None))
         return result
     if isinstance(node, SequenceNode):
@@ -130,7 +152,11 @@ def _example_lines(node: Node, path: str) -> list[tuple[str, int, dict[str, Any]
                 if "text" not in fields:
                     raise TrainingDataError(path, _line(item), "example entry needs 'text'")
                 text = _scalar(fields["text"], path, "text").strip()
-                meta = yaml.safe_load(yaml.serialize(fields["metadata"])) if "metadata" in fields else None
+                meta = (
+                    yaml.safe_load(yaml.serialize(fields["metadata"]))
+                    if "metadata" in fields
+                    else None
+                )
                 result.append((text, _line(item), meta))
             else:
                 result.append((_scalar(item, path, "example").strip(), _line(item), None))
@@ -169,7 +195,9 @@ def _read_block(block: Node, path: str, data: TrainingData) -> None:
     fields = {_scalar(k, path, "key"): v for k, v in block.value}
     kinds = [k for k in ("intent", "synonym", "regex", "lookup") if k in fields]
     if len(kinds) != 1:
-        raise TrainingDataError(path, _line(block), "item needs exactly one of intent/synonym/regex/lookup")
+        raise TrainingDataError(
+            path, _line(block), "item needs exactly one of intent/synonym/regex/lookup"
+        )
     kind = kinds[0]
     name = _scalar(fields[kind], path, kind).strip()
     if not name:

@@ -96,7 +96,9 @@ class RasaHTTPBackend:
         if not isinstance(text, str):
             text = "" if text is None else str(text)
         req = urllib.request.Request(
-            self.url, data=json.dumps({"text": text[:5000]}).encode(), headers={"Content-Type": "application/json"}
+            self.url,
+            data=json.dumps({"text": text[:5000]}).encode(),
+            headers={"Content-Type": "application/json"},
         )
         try:
             with urllib.request.urlopen(req, timeout=self.timeout) as resp:

@@ -46,11 +46,23 @@ URGENT = [
 #: Danger happening now: fires unless the message is about the law or a hypothetical.
 NOW = [
     r"\bdang (?:bi )?(?:\w+ ){0,2}?" + _VIOLENT_STRONG + r"\b",
-    r"\bdang (?:\w+ ){0,2}?" + _VIOLENT_WEAK + r" " + _VICTIM + r"\b|\bdang bi (?:" + _VIOLENT_WEAK + r"|ban|danh|dap)\b",
+    r"\bdang (?:\w+ ){0,2}?"
+    + _VIOLENT_WEAK
+    + r" "
+    + _VICTIM
+    + r"\b|\bdang bi (?:"
+    + _VIOLENT_WEAK
+    + r"|ban|danh|dap)\b",
     # The aggressor at the door / in front of the house / coming up the stairs, now.
-    r"\b" + _AGGRESSOR + r" (?:\w+ ){0,2}?(?:dang )?(?:dung|o|rinh|doi|cho|go cua|dap cua|dap|pha|dung cho|lang vang) "
+    r"\b"
+    + _AGGRESSOR
+    + r" (?:\w+ ){0,2}?(?:dang )?(?:dung|o|rinh|doi|cho|go cua|dap cua|dap|pha|dung cho|lang vang) "
     r"(?:o )?(?:ngoai|truoc|ben ngoai|sau) (?:cua|nha|cong|phong|cua so)\b",
-    r"\b" + _AGGRESSOR + r" (?:\w+ ){0,2}?dang (?:len (?:cau thang|lau|phong)|(?:xong|pha|dap) vao|(?:tim|duoi|ruot) (?:" + _PERSON + r"|theo))\b",
+    r"\b"
+    + _AGGRESSOR
+    + r" (?:\w+ ){0,2}?dang (?:len (?:cau thang|lau|phong)|(?:xong|pha|dap) vao|(?:tim|duoi|ruot) (?:"
+    + _PERSON
+    + r"|theo))\b",
     r"\b(?:is|hes|shes|hes still|is still|theyre|are) (?:right )?(?:outside|at) (?:my|the|our) (?:door|house|window|room|gate)\b",
     r"\b(?:hes|he is|theyre|they are) (?:still here|inside the house|on top of me|kicking|breaking|banging)\b|^help (?:hes|he is) \w+",
     r"\bdang (?:gap |o trong tinh trang )?nguy hiem\b|\bnguy hiem (?:qua|lam)\b",
@@ -70,7 +82,9 @@ NOW = [
 DANGER = [
     r"\b(?:cam|co|rut|dua|ke|vung|gi) (?:con |cay )?(?:dao|sung|rua|kiem|bua|gay|mac|keo|liem)\b",
     r"\bweapon\b",
-    r"\b(?:doa|se|sap|muon|di|bao|noi|thet) (?:\w+ ){0,2}?giet\b|\bgiet (?:" + _PERSON + r"|het|chet)\b",
+    r"\b(?:doa|se|sap|muon|di|bao|noi|thet) (?:\w+ ){0,2}?giet\b|\bgiet (?:"
+    + _PERSON
+    + r"|het|chet)\b",
     r"\b(?:kill|murder) (?:me|us|her|my|the)\b|\bkill\b.*\btonight\b",
     r"\bsap bi giet\b|\bbi giet\b",
     r"\bmau chay\b|\bblood\b",
@@ -140,7 +154,9 @@ _PAST_RE = [re.compile(p) for p in PAST]
 _OTHER_RE = [re.compile(p) for p in OTHER]
 _PRESENT_RE = [re.compile(p) for p in PRESENT]
 #: Words that contain "cứu" without a cry for help.
-_NOT_CUU = re.compile(r"\b(?:nghien cuu|cuu tro|cuu hoa|cuu chien binh|cuu sinh vien|cuu hoc sinh)\b")
+_NOT_CUU = re.compile(
+    r"\b(?:nghien cuu|cuu tro|cuu hoa|cuu chien binh|cuu sinh vien|cuu hoc sinh)\b"
+)
 
 
 def check_normalized(norm: str) -> str | None:

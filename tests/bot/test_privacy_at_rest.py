@@ -1,5 +1,5 @@
 """After a conversation, the raw SQLite file holds no platform id, name or
-message text in clear (DESIGN.md §3.1-2)."""
+message text in clear (docs/design.md, promises 1-2)."""
 
 from __future__ import annotations
 

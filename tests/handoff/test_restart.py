@@ -1,5 +1,5 @@
 """A crash loses nothing: what was decided is in the outbox, and a new process
-on the same database delivers it (DESIGN.md §3.9)."""
+on the same database delivers it (docs/design.md, promise 9)."""
 
 from __future__ import annotations
 

@@ -3,7 +3,10 @@ import pytest
 from nlu.areas import entities, find_areas, match_area
 
 
-@pytest.mark.parametrize("text", ["Xã Mường Nhé", "xa muong nhe", "muong nhe", "MƯỜNG NHÉ", "xã Mương Nhe", "xa muongg nhe"])
+@pytest.mark.parametrize(
+    "text",
+    ["Xã Mường Nhé", "xa muong nhe", "muong nhe", "MƯỜNG NHÉ", "xã Mương Nhe", "xa muongg nhe"],
+)
 def test_current_commune_accented_unaccented_fuzzy(text: str):
     m = match_area(text)
     assert m is not None
@@ -25,7 +28,12 @@ def test_province_and_former_province():
 def test_team_candidates():
     teams = ["Phường Ba Đình", "Xã Mường Nhé", "Khu Đông (thí điểm)"]
     m = match_area("em o ba dinh", teams)
-    assert m is not None and m.name == "Phường Ba Đình" and m.kind == "ward" and m.province == "Thành phố Hà Nội"
+    assert (
+        m is not None
+        and m.name == "Phường Ba Đình"
+        and m.kind == "ward"
+        and m.province == "Thành phố Hà Nội"
+    )
     m = match_area("muong nhee", teams)
     assert m is not None and m.name == "Xã Mường Nhé" and m.score < 100
     m = match_area("khu dong", teams)

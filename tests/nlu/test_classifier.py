@@ -16,9 +16,24 @@ HELDOUT = Path(__file__).parent / "data" / "heldout.yml"
 #: Second set, written independently in other styles (see its header).
 HELDOUT_B = Path(__file__).parent / "data" / "heldout_b.yml"
 INTENTS = {
-    "greet", "goodbye", "thanks", "emergency", "disclose_abuse", "ask_rights", "ask_safety", "ask_services",
-    "request_human", "report_concern", "ask_privacy", "delete_data", "affirm", "deny", "stop", "help",
-    "change_language", "out_of_scope",
+    "greet",
+    "goodbye",
+    "thanks",
+    "emergency",
+    "disclose_abuse",
+    "ask_rights",
+    "ask_safety",
+    "ask_services",
+    "request_human",
+    "report_concern",
+    "ask_privacy",
+    "delete_data",
+    "affirm",
+    "deny",
+    "stop",
+    "help",
+    "change_language",
+    "out_of_scope",
 }
 
 
@@ -27,18 +42,31 @@ INTENTS = {
     [(HELDOUT, 15, 0.92, 0.99, 1), (HELDOUT_B, 20, 0.90, 1.0, 2)],
     ids=["heldout", "heldout_b"],
 )
-def test_heldout_targets(backend: EmbeddedBackend, path: Path, per_intent: int, macro_f1: float, recall: float, false_emergencies: int):
+def test_heldout_targets(
+    backend: EmbeddedBackend,
+    path: Path,
+    per_intent: int,
+    macro_f1: float,
+    recall: float,
+    false_emergencies: int,
+):
     data = load(path)
     assert {e.intent for e in data.examples} == INTENTS
     assert all(sum(1 for e in data.examples if e.intent == i) >= per_intent for i in INTENTS)
     rep = evaluate(backend, data)
     assert rep["macro_f1"] >= macro_f1, rep["confusions"]
     assert rep["per_intent"]["emergency"]["recall"] >= recall
-    false = [e.text for e in data.examples if e.intent != "emergency" and backend.parse_sync(e.text)["intent"]["name"] == "emergency"]
+    false = [
+        e.text
+        for e in data.examples
+        if e.intent != "emergency" and backend.parse_sync(e.text)["intent"]["name"] == "emergency"
+    ]
     assert len(false) <= false_emergencies, false
 
 
-@pytest.mark.parametrize(("path", "share"), [(HELDOUT, 0.05), (HELDOUT_B, 0.25)], ids=["heldout", "heldout_b"])
+@pytest.mark.parametrize(
+    ("path", "share"), [(HELDOUT, 0.05), (HELDOUT_B, 0.25)], ids=["heldout", "heldout_b"]
+)
 def test_heldout_is_not_in_training_data(path: Path, share: float):
     from nlu.normalize import normalize
     from nlu.rasa_format import load_dir
@@ -76,10 +104,18 @@ async def test_async_parse_and_build_backend():
 @pytest.mark.parametrize(
     ("text", "intent"),
     [
-        ("xin chào", "greet"), ("cam on nhieu", "thanks"), ("tạm biệt", "goodbye"), ("uk", "affirm"),
-        ("ko", "deny"), ("dừng lại", "stop"), ("menu", "help"), ("giá vàng hôm nay", "out_of_scope"),
-        ("xoá hết dữ liệu của em", "delete_data"), ("cho em gặp người thật", "request_human"),
-        ("có ai đọc được tin nhắn này không", "ask_privacy"), ("số đường dây nóng", "ask_services"),
+        ("xin chào", "greet"),
+        ("cam on nhieu", "thanks"),
+        ("tạm biệt", "goodbye"),
+        ("uk", "affirm"),
+        ("ko", "deny"),
+        ("dừng lại", "stop"),
+        ("menu", "help"),
+        ("giá vàng hôm nay", "out_of_scope"),
+        ("xoá hết dữ liệu của em", "delete_data"),
+        ("cho em gặp người thật", "request_human"),
+        ("có ai đọc được tin nhắn này không", "ask_privacy"),
+        ("số đường dây nóng", "ask_services"),
     ],
 )
 def test_everyday_messages(text: str, intent: str, backend: EmbeddedBackend):
@@ -96,7 +132,9 @@ def test_gibberish_is_not_understood(backend: EmbeddedBackend):
             assert r["intent"]["confidence"] < nlu.CONFIDENCE_THRESHOLD
 
 
-@pytest.mark.parametrize("text", ["a" * 10000, "😭" * 10000, "tôi " * 3000, "\x00\ud800" * 100, " " * 5000])
+@pytest.mark.parametrize(
+    "text", ["a" * 10000, "😭" * 10000, "tôi " * 3000, "\x00\ud800" * 100, " " * 5000]
+)
 def test_huge_or_odd_input_never_raises(text: str, backend: EmbeddedBackend):
     t0 = time.perf_counter()
     r = backend.parse_sync(text)
@@ -108,7 +146,8 @@ def test_cache_is_reused_and_keyed_by_data(tmp_path: Path):
     data = tmp_path / "data"
     data.mkdir()
     (data / "a.yml").write_text(
-        'version: "3.1"\nnlu:\n  - intent: greet\n    examples: |\n      - hello\n      - xin chào\n'
+        'version: "3.1"\nnlu:\n'
+        "  - intent: greet\n    examples: |\n      - hello\n      - xin chào\n"
         "  - intent: thanks\n    examples: |\n      - cảm ơn\n      - thanks\n",
         encoding="utf-8",
     )
@@ -118,7 +157,9 @@ def test_cache_is_reused_and_keyed_by_data(tmp_path: Path):
     assert [f.name for f in files] == [f"intent-{data_hash(data)}.npz"]
     m2 = IntentModel.load(files[0])
     assert m2.predict("hello") == m1.predict("hello")
-    (data / "a.yml").write_text((data / "a.yml").read_text(encoding="utf-8") + "      - thank you\n", encoding="utf-8")
+    (data / "a.yml").write_text(
+        (data / "a.yml").read_text(encoding="utf-8") + "      - thank you\n", encoding="utf-8"
+    )
     load_or_train(data, cache)
     assert [f.name for f in cache.glob("intent-*.npz")] == [f"intent-{data_hash(data)}.npz"]
 
@@ -135,7 +176,8 @@ def test_read_only_cache_falls_back(tmp_path: Path, monkeypatch: pytest.MonkeyPa
 
 
 def test_unwritable_cache_keeps_model_in_memory(tmp_path: Path, monkeypatch: pytest.MonkeyPatch):
-    # A regular file where the cache dirs should be: nothing can be written, as on a read-only install.
+    # A regular file where the cache dirs should be: nothing can be written,
+    # as on a read-only install.
     blocker = tmp_path / "file"
     blocker.write_text("x")
     monkeypatch.setenv("XDG_CACHE_HOME", str(blocker))

@@ -13,7 +13,9 @@ def test_decomposed_unicode_is_composed_first():
     assert normalize(decomposed) == "cuu toi"
 
 
-@pytest.mark.parametrize(("old", "new"), [("hòa", "hoà"), ("thủy", "thuỷ"), ("khỏe", "khoẻ"), ("Thanh Hóa", "Thanh Hoá")])
+@pytest.mark.parametrize(
+    ("old", "new"), [("hòa", "hoà"), ("thủy", "thuỷ"), ("khỏe", "khoẻ"), ("Thanh Hóa", "Thanh Hoá")]
+)
 def test_both_tone_placements_agree(old: str, new: str):
     assert normalize_tones(new) == normalize_tones(old) == old
 
@@ -43,7 +45,14 @@ def test_accented_particles_are_not_teencode():
 
 @pytest.mark.parametrize(
     ("text", "expected"),
-    [("cứuuuuu", "cuu"), ("cuuuuuu", "cuu"), ("ckkkk", "chong"), ("helppppp", "help"), ("nooooo", "no"), ("điiii", "di")],
+    [
+        ("cứuuuuu", "cuu"),
+        ("cuuuuuu", "cuu"),
+        ("ckkkk", "chong"),
+        ("helppppp", "help"),
+        ("nooooo", "no"),
+        ("điiii", "di"),
+    ],
 )
 def test_stretched_letters(text: str, expected: str):
     assert normalize(text) == expected

@@ -4,7 +4,7 @@ import pytest
 
 from nlu.rasa_format import TrainingDataError, dumps, load, load_dir, loads
 
-FULL = '''version: "3.1"
+FULL = """version: "3.1"
 # a comment
 nlu:
   - intent: ask_services
@@ -42,20 +42,28 @@ rules:
 responses:
   utter_greet:
     - text: hi
-'''
+"""
 
 
 def test_loader_reads_every_rasa_feature():
     data = loads(FULL, "full.yml")
     texts = {e.text: e for e in data.examples}
     assert set(texts) == {
-        "em ở Ba Đình cần giúp", "tôi ở HN", "sống ở Cần Thơ", "no entity here", "xin chào", "hello",
+        "em ở Ba Đình cần giúp",
+        "tôi ở HN",
+        "sống ở Cần Thơ",
+        "no entity here",
+        "xin chào",
+        "hello",
     }
     ba = texts["em ở Ba Đình cần giúp"].entities[0]
     assert (ba["entity"], ba["value"], ba["start"], ba["end"]) == ("area", "Ba Đình", 5, 12)
     assert texts["tôi ở HN"].entities[0]["value"] == "Hà Nội"
     ct = texts["sống ở Cần Thơ"].entities[0]
-    assert ct["value"] == "Thành phố Cần Thơ" and "sống ở Cần Thơ"[ct["start"] : ct["end"]] == "Cần Thơ"
+    assert (
+        ct["value"] == "Thành phố Cần Thơ"
+        and "sống ở Cần Thơ"[ct["start"] : ct["end"]] == "Cần Thơ"
+    )
     assert texts["xin chào"].metadata == {"source": "test"}
     assert data.synonyms == {"hn": "Hà Nội", "ha noi": "Hà Nội"}
     assert data.regexes == {"phone": ["\\d{10}"]}
@@ -66,17 +74,35 @@ def test_loader_reads_every_rasa_feature():
 def test_writer_round_trips():
     data = loads(FULL, "full.yml")
     again = loads(dumps(data), "dumped.yml")
-    assert [(e.text, e.intent, e.entities) for e in again.examples] == [(e.text, e.intent, e.entities) for e in data.examples]
-    assert again.synonyms == data.synonyms and again.regexes == data.regexes and again.lookups == data.lookups
+    assert [(e.text, e.intent, e.entities) for e in again.examples] == [
+        (e.text, e.intent, e.entities) for e in data.examples
+    ]
+    assert (
+        again.synonyms == data.synonyms
+        and again.regexes == data.regexes
+        and again.lookups == data.lookups
+    )
 
 
 @pytest.mark.parametrize(
     ("content", "line"),
     [
-        ('version: "3.1"\nnlu:\n  - intent: greet\n    examples: |\n      - hi\n      hello without dash\n', 6),
+        (
+            'version: "3.1"\nnlu:\n'
+            "  - intent: greet\n    examples: |\n      - hi\n      hello without dash\n",
+            6,
+        ),
         ('version: "3.1"\nnlu:\n  - intent: greet\n    examples: [unclosed\n', 5),
-        ('version: "3.1"\nnlu:\n  - intent: greet\n  - intent: bye\n    examples: |\n      - bye\n', 3),
-        ('version: "3.1"\nnlu:\n  - intent: greet\n    examples: |\n      - [x]{"entity": oops}\n', 5),
+        (
+            'version: "3.1"\nnlu:\n'
+            "  - intent: greet\n  - intent: bye\n    examples: |\n      - bye\n",
+            3,
+        ),
+        (
+            'version: "3.1"\nnlu:\n'
+            '  - intent: greet\n    examples: |\n      - [x]{"entity": oops}\n',
+            5,
+        ),
         ('version: "3.1"\nnluu:\n  - intent: greet\n', 2),
     ],
 )

@@ -15,8 +15,20 @@ from nlu.remote import RasaHTTPBackend
 RASA_ANSWER = {
     "text": "placeholder",
     "intent": {"name": "ask_rights", "confidence": 0.87},
-    "intent_ranking": [{"name": "ask_rights", "confidence": 0.87}, {"name": "ask_services", "confidence": 0.1}],
-    "entities": [{"entity": "area", "value": "Phường Ba Đình", "start": 0, "end": 7, "confidence_entity": 0.9, "extractor": "DIETClassifier"}],
+    "intent_ranking": [
+        {"name": "ask_rights", "confidence": 0.87},
+        {"name": "ask_services", "confidence": 0.1},
+    ],
+    "entities": [
+        {
+            "entity": "area",
+            "value": "Phường Ba Đình",
+            "start": 0,
+            "end": 7,
+            "confidence_entity": 0.9,
+            "extractor": "DIETClassifier",
+        }
+    ],
 }
 
 
@@ -64,7 +76,9 @@ async def test_uses_rasa_answer(server: tuple[str, web.Application], backend: Em
     assert r["language"] == "vi" and remote.failures == 0
 
 
-async def test_safety_net_overrides_remote(server: tuple[str, web.Application], backend: EmbeddedBackend):
+async def test_safety_net_overrides_remote(
+    server: tuple[str, web.Application], backend: EmbeddedBackend
+):
     url, _ = server
     remote = RasaHTTPBackend(url, fallback=backend)
     try:
@@ -76,7 +90,9 @@ async def test_safety_net_overrides_remote(server: tuple[str, web.Application], 
 
 
 @pytest.mark.parametrize("mode", ["500", "garbage", "wrong_shape", "slow"])
-async def test_falls_back_to_embedded(mode: str, server: tuple[str, web.Application], backend: EmbeddedBackend):
+async def test_falls_back_to_embedded(
+    mode: str, server: tuple[str, web.Application], backend: EmbeddedBackend
+):
     url, app = server
     app["mode"] = mode
     remote = RasaHTTPBackend(url, timeout=0.3, fallback=backend)

@@ -54,7 +54,8 @@ MUST_FIRE = [
     "em định tự tử",
     "nó đang phá cửa vào",
     "em đang trốn trong nhà vệ sinh",
-    # Fixed against heldout_b / known weak spots: no obvious keyword, Southern speech, a neighbour's knife.
+    # Fixed against heldout_b / known weak spots: no obvious keyword, Southern speech,
+    # a neighbour's knife.
     "he is outside my door",
     "ck cu dang dung truoc nha",
     "he's outside the door with a bat",
@@ -148,7 +149,9 @@ def test_talk_about_violence_gets_its_own_intent(text: str, intent: str, backend
     assert backend.parse_sync(text)["intent"]["name"] == intent
 
 
-@pytest.mark.parametrize("text", ["tôi đang ở nhà mẹ", "em đang ở nhà", "em đang ly thân", "em đang ở công ty"])
+@pytest.mark.parametrize(
+    "text", ["tôi đang ở nhà mẹ", "em đang ở nhà", "em đang ly thân", "em đang ở công ty"]
+)
 def test_dang_alone_is_not_an_emergency(text: str, backend: EmbeddedBackend):
     result = backend.parse_sync(text)
     assert result["intent"]["name"] != "emergency"

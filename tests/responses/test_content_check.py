@@ -1,4 +1,5 @@
-"""``helpline content check``: passes on the real content, fails naming file and node on each mistake."""
+"""``helpline content check``: passes on the real content, and fails naming the
+file and the node on each mistake."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""Privacy at rest (DESIGN.md §3.1-3): after a day of conversations and a whole
+"""Privacy at rest (docs/design.md, promises 1-3): after a day of conversations and a whole
 handoff through a real ``helpline run``, a raw copy of the database — what a
 thief or a careless backup would hold — contains no platform id, no name or
 username, no phone number and no message text, hers or the team's. On

@@ -1,4 +1,4 @@
-"""Scale-out (DESIGN.md §5, docs/deployment.md): three ``helpline run``
+"""Scale-out (docs/design.md, Scale; docs/deployment.md): three ``helpline run``
 processes on one PostgreSQL database, Telegram updates spread across them as a
 load balancer would. What a person or a team member would notice must not
 change: each message answered once and in order, one winner per Take, every

@@ -1,4 +1,4 @@
-"""Each Telegram update delivered twice (DESIGN.md §3.8): the second copy goes
+"""Each Telegram update delivered twice (docs/design.md, promise 8): the second copy goes
 to a random one of three processes up to a second later, so copies arrive out
 of order with the person's next messages. Every update is still answered once:
 her answers, the Take, the relayed messages both ways."""

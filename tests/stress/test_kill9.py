@@ -1,4 +1,4 @@
-"""A crash loses nothing (DESIGN.md §3.9): ``kill -9`` of ``helpline run`` in
+"""A crash loses nothing (docs/design.md, promise 9): ``kill -9`` of ``helpline run`` in
 the middle of a load of open handoffs, then a restart. Every message between
 her and the team that was acknowledged before the crash is delivered after it;
 updates that were not acknowledged are redelivered (as Telegram does) and
