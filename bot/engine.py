@@ -217,9 +217,7 @@ class Engine:
             return len(incoming.text.split()) <= limit
         return False
 
-    async def _perform(
-        self, session: AsyncSession, user: User, call: ActionCall
-    ) -> list[Outgoing]:
+    async def _perform(self, session: AsyncSession, user: User, call: ActionCall) -> list[Outgoing]:
         match call.action:
             case Action.SET_DISCREET:
                 user.discreet = bool(call.args.get("on"))
@@ -273,7 +271,9 @@ class Engine:
                 )
         self.outbox.wake()
 
-    async def remember_message_ids(self, incoming_channel: str, address: str, ids: list[str]) -> None:
+    async def remember_message_ids(
+        self, incoming_channel: str, address: str, ids: list[str]
+    ) -> None:
         """Channels that can delete messages (Telegram) record the ids of her
         chat's messages here, kept 48 hours for erase (written in batches)."""
         if ids:

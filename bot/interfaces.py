@@ -15,34 +15,16 @@ from collections.abc import Coroutine
 from dataclasses import dataclass, field
 from datetime import timedelta
 from enum import StrEnum
-from typing import TYPE_CHECKING, Any, Protocol, TypedDict
+from typing import TYPE_CHECKING, Any, Protocol
 
 from bot.messages import Incoming, Outgoing
+from nlu.result import IntentScore as IntentScore
+from nlu.result import ParseResult as ParseResult
 
 if TYPE_CHECKING:
     from sqlalchemy.ext.asyncio import AsyncSession
 
     from bot.store.models import OutboxItem, User
-
-
-class IntentScore(TypedDict):
-    name: str | None
-    confidence: float
-
-
-class ParseResult(TypedDict, total=False):
-    """Rasa ``/model/parse`` answer, plus what our own NLU adds.
-
-    ``language`` is the language the text seems to be in ("vi"/"en");
-    ``safety_net`` is set when the emergency rules fired (trusted at any
-    confidence)."""
-
-    text: str
-    intent: IntentScore
-    intent_ranking: list[IntentScore]
-    entities: list[dict[str, Any]]
-    language: str
-    safety_net: bool
 
 
 class NLUBackend(Protocol):
@@ -202,7 +184,9 @@ class Handoff(Protocol):
         chat) and delete every handoff row about her."""
         ...
 
-    async def on_undeliverable(self, session: AsyncSession, item: OutboxItem, failure: Failure) -> None:
+    async def on_undeliverable(
+        self, session: AsyncSession, item: OutboxItem, failure: Failure
+    ) -> None:
         """The outbox gave up on a message (blocked, window closed...)."""
         ...
 

@@ -34,6 +34,7 @@ class _Gone(enum.Enum):
 RECIPIENT_GONE: Final = _Gone.RECIPIENT_GONE
 RecipientGone = Literal[_Gone.RECIPIENT_GONE]
 
+
 def ref(request: HandoffRequest, kind: str) -> str:
     """Outbox ``ref`` of a handoff message: ``ho:<id>:<kind>``.
 
@@ -109,9 +110,7 @@ class Relay:
         """Her message during a handoff: to the member, or held until one takes it."""
         now = self.ctx.clock()
         body = (
-            text.strip()
-            if text and text.strip()
-            else texts.user_attachment_to_member(attachment)
+            text.strip() if text and text.strip() else texts.user_attachment_to_member(attachment)
         )
         if request.status != ACTIVE:
             # Queued: kept sealed and handed to whoever takes the request.

@@ -146,7 +146,9 @@ class HandoffService:
 
     # ---- runtime hooks -----------------------------------------------------
 
-    async def on_undeliverable(self, session: AsyncSession, item: OutboxItem, failure: Failure) -> None:
+    async def on_undeliverable(
+        self, session: AsyncSession, item: OutboxItem, failure: Failure
+    ) -> None:
         """A message failed for good. To her during a chat (blocked, Zalo's reply
         window closed): tell the member once. The member's "connected" notice
         (the member never opened a private chat with the bot): back to the queue."""

@@ -136,7 +136,11 @@ class TeamSide:
         member_key = self.ctx.keyring.user_key(channel, address)
         if request.status != QUEUED:
             mine = request.member_key in self.member_keys(actor)
-            return [Outgoing(texts.ALERT_YOURS_ALREADY if mine else texts.ALERT_ALREADY_TAKEN, alert=True)]
+            return [
+                Outgoing(
+                    texts.ALERT_YOURS_ALREADY if mine else texts.ALERT_ALREADY_TAKEN, alert=True
+                )
+            ]
         now = self.ctx.clock()
         won = await store.transition(
             session,
@@ -219,7 +223,9 @@ class TeamSide:
                 return None
         return None
 
-    async def _by_alias(self, session: AsyncSession, me: Identity, alias: str) -> HandoffRequest | None:
+    async def _by_alias(
+        self, session: AsyncSession, me: Identity, alias: str
+    ) -> HandoffRequest | None:
         wanted = store.normalise_alias(alias)
         for request in await store.member_requests(session, self.member_keys(me)):
             if request.alias == wanted:

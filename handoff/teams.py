@@ -61,7 +61,9 @@ class Hours:
         if h2 == 24 and m2:
             raise ValueError("hours must be between 00:00 and 24:00")
         if time(h1, m1) == end and (h2, m2) != (24, 0):
-            raise ValueError("start and end are the same; leave hours out for a team that is always on call")
+            raise ValueError(
+                "start and end are the same; leave hours out for a team that is always on call"
+            )
         return cls(time(h1, m1), end)
 
     def is_open(self, now: datetime) -> bool:
@@ -102,7 +104,9 @@ class Member(BaseModel):
         if self.telegram_user_id is None and self.console_id is None:
             raise ValueError("needs telegram_user_id (the member's numeric Telegram user id)")
         if self.telegram_user_id is not None and self.telegram_user_id <= 0:
-            raise ValueError("telegram_user_id must be a person's (positive) user id, not a group id")
+            raise ValueError(
+                "telegram_user_id must be a person's (positive) user id, not a group id"
+            )
         return self
 
     def identities(self) -> list[Identity]:
@@ -150,13 +154,17 @@ class Team(BaseModel):
     @model_validator(mode="after")
     def _checks(self) -> Team:
         if self.telegram_group_id is None and self.console_group is None:
-            raise ValueError("needs telegram_group_id (the team group where request cards are posted)")
+            raise ValueError(
+                "needs telegram_group_id (the team group where request cards are posted)"
+            )
         if self.telegram_group_id is not None and self.telegram_group_id >= 0:
             raise ValueError("telegram_group_id must be a group id (negative, like -1001234567890)")
         aliases = [m.alias.casefold() for m in self.members]
         dup = {a for a in aliases if aliases.count(a) > 1}
         if dup:
-            raise ValueError(f"two members share the alias {sorted(dup)[0]!r}; aliases must differ within a team")
+            raise ValueError(
+                f"two members share the alias {sorted(dup)[0]!r}; aliases must differ within a team"
+            )
         seen: set[Identity] = set()
         for m in self.members:
             for ident in m.identities():
@@ -213,7 +221,9 @@ class TeamsConfig(BaseModel):
         if dup:
             raise ValueError(f"duplicate team id {sorted(dup)[0]!r}")
         if self.fallback_team not in ids:
-            raise ValueError(f"fallback_team {self.fallback_team!r} is not the id of a team in this file")
+            raise ValueError(
+                f"fallback_team {self.fallback_team!r} is not the id of a team in this file"
+            )
         groups = [g for t in self.teams for g in t.group_addresses()]
         dup_groups = {g for g in groups if groups.count(g) > 1}
         if dup_groups:
@@ -296,7 +306,10 @@ def demo_config() -> TeamsConfig:
                 name="Demo team (local mode)",
                 areas=[ANY_AREA],
                 console_group="demo-team",
-                contacts=["113: Công an / Police", "111: Tổng đài quốc gia bảo vệ trẻ em / child protection"],
+                contacts=[
+                    "113: Công an / Police",
+                    "111: Tổng đài quốc gia bảo vệ trẻ em / child protection",
+                ],
                 members=[Member(alias="Demo", console_id="demo")],
             )
         ],

@@ -51,7 +51,9 @@ def when(moment: datetime) -> str:
 TAKE_LABEL = "Nhận / Take"
 
 
-def card(alias: str, area: str, language: str, topic: str | None, since: datetime, note: str = "") -> str:
+def card(
+    alias: str, area: str, language: str, topic: str | None, since: datetime, note: str = ""
+) -> str:
     lines = [
         f"🆘 Yêu cầu mới / New request {tag(alias)}",
         f"Khu vực / Area: {area or '—'}",
@@ -77,13 +79,17 @@ def card_closed(alias: str) -> str:
 
 
 def card_requeued(alias: str) -> str:
-    return f"↩️ {tag(alias)} — đã trả lại hàng chờ, xem thẻ mới / back in the queue, see the new card"
+    return (
+        f"↩️ {tag(alias)} — đã trả lại hàng chờ, xem thẻ mới / back in the queue, see the new card"
+    )
 
 
 ALERT_TAKEN_BY_YOU = "Bạn đã nhận yêu cầu này. Xem tin nhắn riêng với bot. / You took it: see your private chat with the bot."
 ALERT_ALREADY_TAKEN = "Đã có người nhận. / Someone already took this request."
 ALERT_CLOSED = "Yêu cầu này đã đóng. / This request is closed."
-ALERT_NOT_MEMBER = "Chỉ thành viên của tổ mới nhận được. / Only members of this team can take requests."
+ALERT_NOT_MEMBER = (
+    "Chỉ thành viên của tổ mới nhận được. / Only members of this team can take requests."
+)
 ALERT_YOURS_ALREADY = "Yêu cầu này đã là của bạn. / This request is already yours."
 
 
@@ -184,7 +190,11 @@ HELP = (
 
 def open_chats(items: list[tuple[str, str]], queued: int) -> str:
     lines = [f"{tag(a)} — {area}" for a, area in items] or ["—"]
-    return "Đang mở / Open:\n" + "\n".join(lines) + f"\nĐang chờ trong tổ / Waiting in your teams: {queued}"
+    return (
+        "Đang mở / Open:\n"
+        + "\n".join(lines)
+        + f"\nĐang chờ trong tổ / Waiting in your teams: {queued}"
+    )
 
 
 # ---- user side (only when the flows lack a node) ------------------------

@@ -109,8 +109,5 @@ class Timers:
                 ):
                     continue
                 fired += 1
-                self.relay.to_member(
-                    session, request, texts.idle_reminder(request.alias, minutes)
-                )
+                self.relay.to_member(session, request, texts.idle_reminder(request.alias, minutes))
         return fired
-

@@ -7,7 +7,7 @@ import time
 from pathlib import Path
 from typing import Any, Protocol, cast
 
-from bot.interfaces import ParseResult
+from nlu.result import ParseResult
 
 from . import areas, safety
 from .classifier import DATA_DIR, IntentModel, load_or_train

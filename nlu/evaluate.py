@@ -10,7 +10,7 @@ from collections import Counter
 from collections.abc import Callable, Sequence
 from typing import Any
 
-from bot.interfaces import ParseResult
+from nlu.result import ParseResult
 
 from .classifier import fit
 from .engine import EmbeddedBackend
@@ -28,7 +28,12 @@ def report(gold: Sequence[str], pred: Sequence[str], top_confusions: int = 10) -
         prec = tp / (tp + fp) if tp + fp else 0.0
         rec = tp / (tp + fn) if tp + fn else 0.0
         f1 = 2 * prec * rec / (prec + rec) if prec + rec else 0.0
-        per[lab] = {"precision": round(prec, 4), "recall": round(rec, 4), "f1": round(f1, 4), "support": tp + fn}
+        per[lab] = {
+            "precision": round(prec, 4),
+            "recall": round(rec, 4),
+            "f1": round(f1, 4),
+            "support": tp + fn,
+        }
     acc = sum(1 for g, p in zip(gold, pred, strict=True) if g == p) / len(gold) if gold else 0.0
     macro = sum(v["f1"] for v in per.values()) / len(per) if per else 0.0
     conf = Counter((g, str(p)) for g, p in zip(gold, pred, strict=True) if g != p)
@@ -36,7 +41,10 @@ def report(gold: Sequence[str], pred: Sequence[str], top_confusions: int = 10) -
         "accuracy": round(acc, 4),
         "macro_f1": round(macro, 4),
         "per_intent": per,
-        "confusions": [{"true": g, "predicted": p, "count": n} for (g, p), n in conf.most_common(top_confusions)],
+        "confusions": [
+            {"true": g, "predicted": p, "count": n}
+            for (g, p), n in conf.most_common(top_confusions)
+        ],
     }
 
 
@@ -59,7 +67,9 @@ def evaluate(backend: EmbeddedBackend, data: TrainingData) -> dict[str, Any]:
     return rep
 
 
-def choose_threshold(gold: Sequence[str], preds: Sequence[tuple[str, float]], target_precision: float = 0.95) -> dict[str, Any]:
+def choose_threshold(
+    gold: Sequence[str], preds: Sequence[tuple[str, float]], target_precision: float = 0.95
+) -> dict[str, Any]:
     """Lowest confidence threshold whose accepted predictions are ≥ target precision."""
     table = []
     chosen = None
@@ -85,7 +95,9 @@ def crossval(data: TrainingData, folds: int = 5, seed: int = 0) -> dict[str, Any
     for train_idx, test_idx in skf.split(texts, gold):
         model = fit([texts[i] for i in train_idx], [gold[i] for i in train_idx])
         backend = EmbeddedBackend(model=model)
-        for i, (p, c) in zip(test_idx, predict_all(backend.parse_sync, [texts[i] for i in test_idx]), strict=True):
+        for i, (p, c) in zip(
+            test_idx, predict_all(backend.parse_sync, [texts[i] for i in test_idx]), strict=True
+        ):
             preds[i] = (p, c)
     rep = report(gold, [p for p, _ in preds])
     rep["folds"] = folds

@@ -16,7 +16,7 @@ from typing import Any
 
 import aiohttp
 
-from bot.interfaces import ParseResult
+from nlu.result import ParseResult
 
 from .engine import EmbeddedBackend, finish
 

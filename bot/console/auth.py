@@ -92,7 +92,9 @@ async def set_password(db: Database, login: str, password: str, *, check: bool =
         # A new password ends every session of that login.
         await session.execute(delete(ConsoleSession).where(ConsoleSession.login == login))
         await session.execute(
-            delete(ConsoleLoginFailure).where(ConsoleLoginFailure.login_hash == _sha(login.casefold()))
+            delete(ConsoleLoginFailure).where(
+                ConsoleLoginFailure.login_hash == _sha(login.casefold())
+            )
         )
 
 
@@ -140,7 +142,9 @@ async def _count_failure(
     )
     await session.execute(stmt.on_conflict_do_nothing(index_elements=["login_hash"]))
     row = await session.scalar(
-        db.for_update(select(ConsoleLoginFailure).where(ConsoleLoginFailure.login_hash == name_hash))
+        db.for_update(
+            select(ConsoleLoginFailure).where(ConsoleLoginFailure.login_hash == name_hash)
+        )
     )
     assert row is not None
     if row.first_failure_at < now - LOCKOUT or (
@@ -150,7 +154,8 @@ async def _count_failure(
     row.failures += 1
     if row.failures >= MAX_FAILURES:
         row.locked_until = now + LOCKOUT
-    return row.locked_until
+    locked: datetime | None = row.locked_until
+    return locked
 
 
 @dataclass(frozen=True, slots=True)
@@ -191,7 +196,9 @@ async def end_session(db: Database, token: str | None) -> None:
     if not token:
         return
     async with db.transaction() as session:
-        await session.execute(delete(ConsoleSession).where(ConsoleSession.token_hash == _sha(token)))
+        await session.execute(
+            delete(ConsoleSession).where(ConsoleSession.token_hash == _sha(token))
+        )
 
 
 def same_token(expected: str, given: str | None) -> bool:

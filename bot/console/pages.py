@@ -129,9 +129,8 @@ def login_page(lang: str, csrf: str, error: str | None = None, login: str = "") 
     other = "en" if lang == "vi" else "vi"
     err = f'<p class="error" role="alert">{escape(t[error])}</p>' if error else ""
     return (
-        _head(lang, t["title"])
-        + '<body class="login"><main class="card">'
-        f'<h1>{escape(t["title"])}</h1>{err}'
+        _head(lang, t["title"]) + '<body class="login"><main class="card">'
+        f"<h1>{escape(t['title'])}</h1>{err}"
         '<form method="post" action="/team/login">'
         f'<input type="hidden" name="csrf" value="{escape(csrf)}">'
         f'<label for="login">{escape(t["login_name"])}</label>'
@@ -146,11 +145,30 @@ def login_page(lang: str, csrf: str, error: str | None = None, login: str = "") 
 
 def console_page(lang: str, csrf: str, login: str, has_team: bool) -> str:
     t = T[lang]
-    strings = {k: t[k] for k in (
-        "take", "release", "end", "send", "reply", "notes", "add_note", "pick", "area",
-        "language", "topic", "waiting", "her", "team", "note", "closed", "left",
-        "empty_queue", "empty_mine",
-    )}
+    strings = {
+        k: t[k]
+        for k in (
+            "take",
+            "release",
+            "end",
+            "send",
+            "reply",
+            "notes",
+            "add_note",
+            "pick",
+            "area",
+            "language",
+            "topic",
+            "waiting",
+            "her",
+            "team",
+            "note",
+            "closed",
+            "left",
+            "empty_queue",
+            "empty_mine",
+        )
+    }
     import json
 
     data = escape(json.dumps(strings, ensure_ascii=False))
@@ -187,7 +205,7 @@ def stats_page(lang: str, csrf: str, numbers: dict[str, Any], charts: dict[str, 
         return "–" if v is None else f"{round(v * 100)} %"
 
     team_rows = "".join(
-        f"<tr><th scope=\"row\">{escape(team)}</th><td>{escape(str(x['requested']))}</td>"
+        f'<tr><th scope="row">{escape(team)}</th><td>{escape(str(x["requested"]))}</td>'
         f"<td>{escape(str(x['claimed']))}</td><td>{escape(median(x['median_seconds_to_claim']))}</td>"
         f"<td>{escape(str(x['out_of_hours']))} ({escape(pct(x['out_of_hours_share']))})</td></tr>"
         for team, x in h["per_team"].items()
@@ -196,14 +214,14 @@ def stats_page(lang: str, csrf: str, numbers: dict[str, Any], charts: dict[str, 
         _head(lang, t["stats"])
         + '<body class="stats">'
         + _nav(lang, t, csrf, "stats")
-        + f'<main><h1>{escape(t["stats"])} <small>{escape(numbers["from"])} – {escape(numbers["to"])}</small></h1>'
+        + f"<main><h1>{escape(t['stats'])} <small>{escape(numbers['from'])} – {escape(numbers['to'])}</small></h1>"
         f'<p class="muted">{escape(t["small"])}</p>'
         '<dl class="kpis">'
-        f'<div><dt>{escape(t["conversations"])} · {escape(t["total"])}</dt><dd>{escape(str(numbers["conversations"]["total"]))}</dd></div>'
-        f'<div><dt>{escape(t["requested"])}</dt><dd>{escape(str(h["requested"]))}</dd></div>'
-        f'<div><dt>{escape(t["claimed"])}</dt><dd>{escape(str(h["claimed"]))}</dd></div>'
-        f'<div><dt>{escape(t["median"])}</dt><dd>{escape(median(h["median_seconds_to_claim"]))}</dd></div>'
-        f'<div><dt>{escape(t["out_of_hours"])}</dt><dd>{escape(str(h["out_of_hours"]))} ({escape(pct(h["out_of_hours_share"]))})</dd></div>'
+        f"<div><dt>{escape(t['conversations'])} · {escape(t['total'])}</dt><dd>{escape(str(numbers['conversations']['total']))}</dd></div>"
+        f"<div><dt>{escape(t['requested'])}</dt><dd>{escape(str(h['requested']))}</dd></div>"
+        f"<div><dt>{escape(t['claimed'])}</dt><dd>{escape(str(h['claimed']))}</dd></div>"
+        f"<div><dt>{escape(t['median'])}</dt><dd>{escape(median(h['median_seconds_to_claim']))}</dd></div>"
+        f"<div><dt>{escape(t['out_of_hours'])}</dt><dd>{escape(str(h['out_of_hours']))} ({escape(pct(h['out_of_hours_share']))})</dd></div>"
         "</dl>"
         f'<h2>{escape(t["conversations"])}</h2><figure id="chart-conversations">{charts["conversations"]}</figure>'
         f'<h2>{escape(t["intents"])}</h2><figure id="chart-intents">{charts["intents"]}</figure>'

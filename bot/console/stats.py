@@ -113,9 +113,7 @@ async def compute(db: Database, days: int = 30, *, until: date | None = None) ->
             "per_day": [{"day": d, "count": mask(per_day.get(d, 0))} for d in days_list],
             "by_channel": {k: mask(v) for k, v in sorted(by_channel.items())},
         },
-        "intents": {
-            k: mask(v) for k, v in sorted(intents.items(), key=lambda kv: (-kv[1], kv[0]))
-        },
+        "intents": {k: mask(v) for k, v in sorted(intents.items(), key=lambda kv: (-kv[1], kv[0]))},
         "handoffs": {
             "requested": mask(requested),
             "claimed": mask(claimed),

@@ -113,7 +113,9 @@ class ConsoleChannel:
         host, port = self.settings.http_host, self.settings.http_port
         print(
             f"Team console: http://{host}:{port}/team  login: {DEMO_LOGIN}  password: {password}"
-            + ("" if self.settings.demo_password else "  (set HELPLINE_DEMO_PASSWORD to choose it)"),
+            + (
+                "" if self.settings.demo_password else "  (set HELPLINE_DEMO_PASSWORD to choose it)"
+            ),
             flush=True,
         )
         return password
@@ -166,7 +168,9 @@ class ConsoleChannel:
         _headers(response)
         return response
 
-    def _cookie(self, response: web.StreamResponse, request: web.Request, name: str, value: str) -> None:
+    def _cookie(
+        self, response: web.StreamResponse, request: web.Request, name: str, value: str
+    ) -> None:
         response.set_cookie(
             name,
             value,

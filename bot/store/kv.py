@@ -40,7 +40,8 @@ async def get_locked(session: AsyncSession, db: Database, name: str) -> KeyValue
             update(KeyValue).where(KeyValue.name == name).values(name=KeyValue.name)
         )
     stmt = db.for_update(select(KeyValue).where(KeyValue.name == name))
-    return await session.scalar(stmt.execution_options(populate_existing=True))
+    row: KeyValue | None = await session.scalar(stmt.execution_options(populate_existing=True))
+    return row
 
 
 async def put(

@@ -57,7 +57,7 @@ async def load_user(
 
 async def _locked(session: AsyncSession, db: Database, keys: list[str]) -> User | None:
     stmt = db.for_update(select(User).where(User.key.in_(keys)))
-    users = {
+    users: dict[str, User] = {
         u.key: u
         for u in (await session.scalars(stmt.execution_options(populate_existing=True))).all()
     }

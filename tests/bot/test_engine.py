@@ -158,9 +158,7 @@ async def test_erase_deletes_every_row_about_her(runtime: Any) -> None:
         assert await s.scalar(select(func.count()).select_from(User).where(User.key == key)) == 0
         assert (
             await s.scalar(
-                select(func.count())
-                .select_from(MessageRef)
-                .where(MessageRef.user_key == key)
+                select(func.count()).select_from(MessageRef).where(MessageRef.user_key == key)
             )
             == 0
         )

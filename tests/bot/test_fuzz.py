@@ -25,12 +25,44 @@ _ids = itertools.count()
 texts = st.one_of(
     st.text(max_size=200),
     st.text(alphabet=st.characters(codec="utf-8"), min_size=1, max_size=50).map(lambda s: s * 200),
-    st.sampled_from(["cứu", "CUU TOI", "stop", "/start", "menu", "xoá", "1", "2", "yes", "😭😭😭", "\x00\x01", "\u202e"]),
+    st.sampled_from(
+        [
+            "cứu",
+            "CUU TOI",
+            "stop",
+            "/start",
+            "menu",
+            "xoá",
+            "1",
+            "2",
+            "yes",
+            "😭😭😭",
+            "\x00\x01",
+            "\u202e",
+        ]
+    ),
 )
 payloads = st.one_of(
     st.text(max_size=80),
-    st.sampled_from(["cmd:start", "cmd:menu", "cmd:help", "cmd:stop", "cmd:lang", "cmd:erase", "cmd:privacy", "a:erase", "n:", "a:", "a:lang:xx", "n:nope"]),
-    st.builds(lambda a, b: f"{a}:{b}", st.sampled_from(["n", "a", "cmd", "ho"]), st.text(max_size=40)),
+    st.sampled_from(
+        [
+            "cmd:start",
+            "cmd:menu",
+            "cmd:help",
+            "cmd:stop",
+            "cmd:lang",
+            "cmd:erase",
+            "cmd:privacy",
+            "a:erase",
+            "n:",
+            "a:",
+            "a:lang:xx",
+            "n:nope",
+        ]
+    ),
+    st.builds(
+        lambda a, b: f"{a}:{b}", st.sampled_from(["n", "a", "cmd", "ho"]), st.text(max_size=40)
+    ),
 )
 states = st.dictionaries(
     st.sampled_from(["node", "slots", "awaiting", "lang", "prev", "x"]),
@@ -50,10 +82,14 @@ events = st.lists(
 
 
 @pytest.fixture(scope="module")
-def engine_loop(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[asyncio.AbstractEventLoop, Any]]:
+def engine_loop(
+    tmp_path_factory: pytest.TempPathFactory,
+) -> Iterator[tuple[asyncio.AbstractEventLoop, Any]]:
     tmp: Path = tmp_path_factory.mktemp("fuzz")
     loop = asyncio.new_event_loop()
-    runtime = loop.run_until_complete(build_runtime(make_settings(f"sqlite+aiosqlite:///{tmp / 'helpline.db'}", tmp)))
+    runtime = loop.run_until_complete(
+        build_runtime(make_settings(f"sqlite+aiosqlite:///{tmp / 'helpline.db'}", tmp))
+    )
     try:
         yield loop, runtime
     finally:
@@ -81,8 +117,14 @@ async def _play(runtime: Any, script: list[tuple[str, Any]]) -> None:
         assert all(m.text.strip() for m in out), "every message says something"
 
 
-@settings(max_examples=120, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow])
+@settings(
+    max_examples=120,
+    deadline=None,
+    suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
+)
 @given(script=events)
-def test_engine_always_answers(engine_loop: tuple[asyncio.AbstractEventLoop, Any], script: list[tuple[str, Any]]) -> None:
+def test_engine_always_answers(
+    engine_loop: tuple[asyncio.AbstractEventLoop, Any], script: list[tuple[str, Any]]
+) -> None:
     loop, runtime = engine_loop
     loop.run_until_complete(_play(runtime, script))

@@ -300,7 +300,9 @@ class FakeTelegramAPI:
             headers["X-Telegram-Bot-Api-Secret-Token"] = token
         async with (
             aiohttp.ClientSession() as session,
-            session.post(url or self.webhook["url"], data=json.dumps(update), headers=headers) as resp,
+            session.post(
+                url or self.webhook["url"], data=json.dumps(update), headers=headers
+            ) as resp,
         ):
             return resp.status
 
@@ -379,7 +381,9 @@ class FakeTelegramAPI:
             Failure(method, status, description, retry_after, times, after, chat_id)
         )
 
-    def fail_every(self, method: str, every: int, *, status: int = 500, retry_after: int | None = None) -> None:
+    def fail_every(
+        self, method: str, every: int, *, status: int = 500, retry_after: int | None = None
+    ) -> None:
         """Answer every ``every``-th call of ``method`` with an error, until cleared
         (e.g. a 429 with ``retry_after`` on every fifth send)."""
         self.fail(method, status=status, retry_after=retry_after, times=-1)

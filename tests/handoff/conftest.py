@@ -146,16 +146,24 @@ class Harness:
                 s, user, Incoming(channel, address, text=text, attachment=attachment), intent
             )
 
-    async def start(self, address: str, area: str | None = "Phú Hưng", topic: str | None = "violence") -> list[Outgoing]:
-        await self.user_action(address, "consent", {"node": "consent", "version": "abc123", "language": "vi"})
+    async def start(
+        self, address: str, area: str | None = "Phú Hưng", topic: str | None = "violence"
+    ) -> list[Outgoing]:
+        await self.user_action(
+            address, "consent", {"node": "consent", "version": "abc123", "language": "vi"}
+        )
         return await self.user_action(address, "start_handoff", {"area": area, "topic": topic})
 
-    async def member(self, member_id: str, text: str | None = None, **kw: Any) -> list[Outgoing] | None:
+    async def member(
+        self, member_id: str, text: str | None = None, **kw: Any
+    ) -> list[Outgoing] | None:
         return await self.service.handle_team(
             Incoming("telegram", member_id, message_id=f"pm{next(self._n)}", text=text, **kw)
         )
 
-    async def press_take(self, group: str, member_id: str, request_id: int, card_mid: str | None = None) -> list[Outgoing] | None:
+    async def press_take(
+        self, group: str, member_id: str, request_id: int, card_mid: str | None = None
+    ) -> list[Outgoing] | None:
         return await self.service.handle_team(
             Incoming(
                 "telegram",

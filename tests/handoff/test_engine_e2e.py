@@ -161,10 +161,15 @@ async def test_stop_and_erase_always_work_mid_handoff(flow: Flow) -> None:
 
         key = flow.rt.keyring.user_key("web", other)
         for model in (HandoffRequest, HandoffConsent):
-            assert await s.scalar(select(func.count()).select_from(model).where(model.user_key == key)) == 0
+            assert (
+                await s.scalar(select(func.count()).select_from(model).where(model.user_key == key))
+                == 0
+            )
 
 
-async def test_restart_delivers_what_was_queued(database_url: str, tmp_path: Path, teams_file: Path) -> None:
+async def test_restart_delivers_what_was_queued(
+    database_url: str, tmp_path: Path, teams_file: Path
+) -> None:
     settings = make_settings(database_url, tmp_path, teams_file=teams_file)
     rt = await build_runtime(settings)
     flow = Flow(rt)

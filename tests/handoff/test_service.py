@@ -28,7 +28,9 @@ async def claimed(h: Harness, member: str = HOA, group: str = GROUP_A) -> int:
 
 
 async def test_consent_is_recorded_without_content(harness: Harness) -> None:
-    await harness.user_action(SHE, "consent", {"node": "consent", "version": "abc123", "language": "en"})
+    await harness.user_action(
+        SHE, "consent", {"node": "consent", "version": "abc123", "language": "en"}
+    )
     async with harness.db.transaction() as s:
         row = (await s.scalars(select(HandoffConsent))).one()
     assert (row.text_version, row.language, row.node) == ("abc123", "en", "consent")
@@ -78,12 +80,16 @@ async def test_two_members_press_take_at_once_one_wins(harness: Harness) -> None
     assert sum("already took" in t for t in texts) == 1
     await harness.drain()
     # Exactly one member was connected, and the card was edited, not reposted.
-    connected = [m for m in (HOA, LAN) if any("Connected with" in t for t in harness.telegram.texts_to(m))]
+    connected = [
+        m for m in (HOA, LAN) if any("Connected with" in t for t in harness.telegram.texts_to(m))
+    ]
     assert len(connected) == 1
     edits = [s for s in harness.telegram.to(GROUP_A) if s.message.edit_of == card.ids[0]]
     assert len(edits) == 1 and "taken by" in edits[0].message.text
     async with harness.db.transaction() as s:
-        claims = await s.scalar(select(func.count()).select_from(HandoffAudit).where(HandoffAudit.event == "claim"))
+        claims = await s.scalar(
+            select(func.count()).select_from(HandoffAudit).where(HandoffAudit.event == "claim")
+        )
     assert claims == 1
 
 
@@ -127,7 +133,9 @@ async def test_messages_relay_both_ways_without_identities(harness: Harness) -> 
 
     # Transcript: sealed, both directions.
     async with harness.db.transaction() as s:
-        rows = (await s.scalars(select(HandoffMessage).where(HandoffMessage.request_id == rid))).all()
+        rows = (
+            await s.scalars(select(HandoffMessage).where(HandoffMessage.request_id == rid))
+        ).all()
     assert {r.kind for r in rows} == {"user", "member"}
     assert all("an toàn" not in r.body_enc and "đánh" not in r.body_enc for r in rows)
 
@@ -202,9 +210,11 @@ async def test_several_chats_reply_and_to_route_to_the_right_one(harness: Harnes
 
     relayed = next(s for s in harness.telegram.to(HOA) if "người thứ hai" in s.message.text)
     await harness.member(HOA, "trả lời người thứ hai", reply_to=relayed.ids[0])
-    alias_one = next(
-        t for t in harness.telegram.texts_to(HOA) if t.startswith("🔗")
-    ).split("#", 1)[1].split()[0]
+    alias_one = (
+        next(t for t in harness.telegram.texts_to(HOA) if t.startswith("🔗"))
+        .split("#", 1)[1]
+        .split()[0]
+    )
     await harness.member(HOA, f"/to #{alias_one} cho người thứ nhất")
     await harness.drain()
     assert "Tổ hỗ trợ: trả lời người thứ hai" in harness.web.texts_to(other)
@@ -258,7 +268,9 @@ async def test_unreachable_user_is_reported_to_the_member_once(harness: Harness)
 
 
 async def test_member_who_never_started_the_bot_gives_the_request_back(harness: Harness) -> None:
-    harness.telegram.fail[HOA] = DeliveryError(Failure.CONTACT_STOPPED, "bot can't initiate conversation")
+    harness.telegram.fail[HOA] = DeliveryError(
+        Failure.CONTACT_STOPPED, "bot can't initiate conversation"
+    )
     rid = await claimed(harness)
     await harness.drain()
     texts = harness.telegram.texts_to(GROUP_A)
@@ -272,7 +284,9 @@ async def test_member_who_never_started_the_bot_gives_the_request_back(harness: 
 async def test_group_chatter_is_not_treated_as_a_user(harness: Harness) -> None:
     from bot.messages import Incoming
 
-    out = await harness.service.handle_team(Incoming("telegram", GROUP_A, text="hello", sender_id=HOA))
+    out = await harness.service.handle_team(
+        Incoming("telegram", GROUP_A, text="hello", sender_id=HOA)
+    )
     assert out == []
     assert await harness.service.handle_team(Incoming("telegram", "12345", text="hi")) is None
 
@@ -282,7 +296,9 @@ async def test_redelivered_member_message_is_relayed_once(harness: Harness) -> N
 
     await claimed(harness)
     for _ in range(2):
-        await harness.service.handle_team(Incoming("telegram", HOA, message_id="same", text="một lần"))
+        await harness.service.handle_team(
+            Incoming("telegram", HOA, message_id="same", text="một lần")
+        )
     await harness.drain()
     assert harness.web.texts_to(SHE).count("Tổ hỗ trợ: một lần") == 1
 
@@ -304,6 +320,8 @@ async def test_outbox_rows_for_the_team_carry_no_identity(harness: Harness) -> N
 async def test_member_commands_arriving_as_payloads_get_help(harness: Harness) -> None:
     from bot.messages import Incoming
 
-    out = await harness.service.handle_team(Incoming("telegram", HOA, message_id="x1", payload="cmd:start"))
+    out = await harness.service.handle_team(
+        Incoming("telegram", HOA, message_id="x1", payload="cmd:start")
+    )
     assert out and "/release" in out[0].text and "Hoa" in out[0].text
     assert harness.service.team_group_ids() == {GROUP_A, GROUP_B}

@@ -36,7 +36,10 @@ def broken(change: Any) -> dict[str, Any]:
         (lambda d: d["teams"][0].update(telegram_group_id=123), "must be a group id"),
         (lambda d: d["teams"][0].update(areas=[]), "teams[0].areas"),
         (lambda d: d["teams"][0].update(colour="red"), "teams[0].colour"),
-        (lambda d: d["teams"][1].update(telegram_group_id=d["teams"][0]["telegram_group_id"]), "same group"),
+        (
+            lambda d: d["teams"][1].update(telegram_group_id=d["teams"][0]["telegram_group_id"]),
+            "same group",
+        ),
     ],
 )
 def test_bad_teams_files_name_the_problem(change: Any, expected: str) -> None:
@@ -48,7 +51,11 @@ def test_bad_teams_files_name_the_problem(change: Any, expected: str) -> None:
 
 
 def test_a_member_may_serve_two_teams() -> None:
-    config = parse_teams(broken(lambda d: d["teams"][1]["members"].append({"telegram_user_id": 5001, "alias": "Hoa"})))
+    config = parse_teams(
+        broken(
+            lambda d: d["teams"][1]["members"].append({"telegram_user_id": 5001, "alias": "Hoa"})
+        )
+    )
     assert [t.id for t, _m in config.teams_of(("telegram", "5001"))] == ["phu-hung", "ben-tre"]
 
 
@@ -114,7 +121,9 @@ def _helpline(*args: str, env: dict[str, str]) -> subprocess.CompletedProcess[st
 def _env(tmp_path: Path, teams: Path | None) -> dict[str, str]:
     import os
 
-    env = {k: v for k, v in os.environ.items() if not k.startswith(("HELPLINE_", "TELEGRAM_", "ZALO_"))}
+    env = {
+        k: v for k, v in os.environ.items() if not k.startswith(("HELPLINE_", "TELEGRAM_", "ZALO_"))
+    }
     env.update(
         HELPLINE_DATABASE_URL=f"sqlite+aiosqlite:///{tmp_path / 'cli.db'}",
         HELPLINE_SECRET_KEY="s" * 40,
@@ -144,7 +153,9 @@ def test_team_list_requests_prints_counts_only(tmp_path: Path) -> None:
 
 def test_run_with_a_bad_teams_file_exits_2_with_one_line(tmp_path: Path) -> None:
     bad = tmp_path / "bad.yml"
-    bad.write_text(yaml.safe_dump(broken(lambda d: d["teams"][0].update(hours="late"))), encoding="utf-8")
+    bad.write_text(
+        yaml.safe_dump(broken(lambda d: d["teams"][0].update(hours="late"))), encoding="utf-8"
+    )
     done = _helpline("run", env=_env(tmp_path, bad))
     assert done.returncode == 2, done.stderr
     lines = [line for line in done.stderr.splitlines() if line.strip()]

@@ -50,7 +50,9 @@ class Tg:
 
     async def tap(self, chat: int, label_part: str) -> list[ChatMessage]:
         shown = next(
-            m for m in reversed(self.api.sent_to(chat)) if any(label_part.lower() in b[0].lower() for b in m.buttons)
+            m
+            for m in reversed(self.api.sent_to(chat))
+            if any(label_part.lower() in b[0].lower() for b in m.buttons)
         )
         payload = next(d for label, d in shown.buttons if label_part.lower() in label.lower())
         before = len(self.api.sent_to(chat))
@@ -124,7 +126,9 @@ async def test_handoff_through_the_real_telegram_application(tg: Tg) -> None:
     await tg.say(HER, "anh ấy vừa đi ra ngoài")
     await tg.drain()
     relayed = [m for m in api.sent_to(winner) if "vừa đi ra ngoài" in (m.text or "")]
-    assert relayed and all(f"User{HER}" not in (m.text or "") and str(HER) not in (m.text or "") for m in relayed)
+    assert relayed and all(
+        f"User{HER}" not in (m.text or "") and str(HER) not in (m.text or "") for m in relayed
+    )
     await tg.say(
         winner,
         "Chị khoá cửa lại nhé",
@@ -138,7 +142,9 @@ async def test_handoff_through_the_real_telegram_application(tg: Tg) -> None:
     await tg.drain()
     to_her = tg.texts(HER)
     assert "Tổ hỗ trợ: Chị khoá cửa lại nhé" in to_her
-    assert not any(f"User{winner}" in t or str(winner) in t or "Hoa" in t or "Lan" in t for t in to_her)
+    assert not any(
+        f"User{winner}" in t or str(winner) in t or "Hoa" in t or "Lan" in t for t in to_her
+    )
 
     # /end closes: both are told.
     ended = await tg.say(winner, "/end")

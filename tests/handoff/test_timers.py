@@ -24,7 +24,12 @@ async def test_unclaimed_request_escalates_once_to_the_fallback_team(harness: Ha
     harness.clock.advance(2)
     # A second service on the same database stands for a second process.
     other = HandoffService(
-        harness.service.config, harness.db, harness.keyring, harness.outbox, None, clock=harness.clock
+        harness.service.config,
+        harness.db,
+        harness.keyring,
+        harness.outbox,
+        None,
+        clock=harness.clock,
     )
     results = await asyncio.gather(harness.service.timers.tick(), other.timers.tick())
     assert sum(r["escalated"] for r in results) == 1
@@ -38,8 +43,12 @@ async def test_unclaimed_request_escalates_once_to_the_fallback_team(harness: Ha
     assert answer and "You took it" in answer[0].text
     await harness.drain()
     # Both cards (original group and fallback group) lose their button.
-    assert any(s.message.edit_of and "taken by Mai" in s.message.text for s in harness.telegram.to(GROUP_A))
-    assert any(s.message.edit_of and "taken by Mai" in s.message.text for s in harness.telegram.to(GROUP_B))
+    assert any(
+        s.message.edit_of and "taken by Mai" in s.message.text for s in harness.telegram.to(GROUP_A)
+    )
+    assert any(
+        s.message.edit_of and "taken by Mai" in s.message.text for s in harness.telegram.to(GROUP_B)
+    )
     harness.clock.advance(60)
     assert (await harness.service.timers.tick())["escalated"] == 0
     async with harness.db.transaction() as s:
@@ -51,7 +60,9 @@ async def test_out_of_hours_she_is_told_at_once_and_the_request_stays(harness: H
     # 23:30 in Viet Nam: the fallback team (07:00-21:00) is closed.
     harness.clock.now = datetime(2026, 11, 23, 16, 30, tzinfo=UTC)
     out = await harness.start(SHE, area="Bến Tre")
-    assert out and "ngoài giờ" in out[0].text and "07:00–21:00" in out[0].text and "113" in out[0].text
+    assert (
+        out and "ngoài giờ" in out[0].text and "07:00–21:00" in out[0].text and "113" in out[0].text
+    )
     await harness.drain()
     assert harness.card(GROUP_B)
     async with harness.db.transaction() as s:

@@ -245,7 +245,9 @@ class Cluster:
     async def _deliver_again(self, update: dict[str, Any]) -> None:
         await asyncio.sleep(self._random.uniform(0, self.echo))
         index = self._random.randrange(len(self.processes))
-        self.echo_statuses.append(await self.api.deliver_webhook(update, url=self.processes[index].url))
+        self.echo_statuses.append(
+            await self.api.deliver_webhook(update, url=self.processes[index].url)
+        )
 
     async def echoes_done(self) -> list[int]:
         """Wait for every second delivery; their HTTP statuses."""
@@ -272,7 +274,11 @@ class Cluster:
         return status
 
     async def deliver_until_ok(
-        self, update: dict[str, Any], *, timeout: float = 60.0, alive: Iterable[int] | None = None  # noqa: ASYNC109
+        self,
+        update: dict[str, Any],
+        *,
+        timeout: float = 60.0,
+        alive: Iterable[int] | None = None,
     ) -> int:
         """Telegram's behaviour: an update not acknowledged with 200 is sent
         again (to any process) until it is. Returns how many tries it took."""
@@ -295,7 +301,9 @@ class Cluster:
 
     # -- a person and a team member, as the tests drive them -----------------
 
-    async def say(self, chat: int, text: str, to: int | None = None, **content: Any) -> list[ChatMessage]:
+    async def say(
+        self, chat: int, text: str, to: int | None = None, **content: Any
+    ) -> list[ChatMessage]:
         before = len(self.api.sent_to(chat))
         await self.deliver_ok(self.api.user_message(chat, text, **content), to)
         return self.api.sent_to(chat)[before:]
@@ -336,12 +344,17 @@ class Cluster:
         return [m.text or "" for m in self.api.sent_to(chat)]
 
     async def wait_texts(
-        self, chat: int, predicate: Callable[[list[str]], bool], timeout: float = 30.0  # noqa: ASYNC109
+        self,
+        chat: int,
+        predicate: Callable[[list[str]], bool],
+        timeout: float = 30.0,  # noqa: ASYNC109
     ) -> list[str]:
         try:
             await self.api.wait_until(lambda: predicate(self.texts(chat)), timeout)
         except TimeoutError:
-            raise AssertionError(f"chat {chat} never got there: {self.texts(chat)}\n{self.logs()}") from None
+            raise AssertionError(
+                f"chat {chat} never got there: {self.texts(chat)}\n{self.logs()}"
+            ) from None
         return self.texts(chat)
 
     async def outbox_settled(self, timeout: float = 60.0) -> None:  # noqa: ASYNC109

@@ -33,7 +33,11 @@ PHONES = ["0912 345 678", "0912345678", "0987 654 321", "0987654321", "+84 913 5
 
 #: What people write to the bot (never stored on the bot path).
 DAY = {
-    OTHERS[0]: ["xin chào", "chồng tôi say rượu rồi đập phá đồ đạc trong nhà ở xóm Gò Mít", "số của tôi là 0987 654 321"],
+    OTHERS[0]: [
+        "xin chào",
+        "chồng tôi say rượu rồi đập phá đồ đạc trong nhà ở xóm Gò Mít",
+        "số của tôi là 0987 654 321",
+    ],
     OTHERS[1]: ["tôi muốn biết quyền của mình khi ly hôn với anh Tư Bảo", "cảm ơn bạn nhiều"],
     OTHERS[2]: ["so dien thoai ho tro la gi", "mẹ chồng tôi hay chửi mắng con gái tôi tên Bé Na"],
 }
@@ -105,7 +109,11 @@ async def _day_and_handoff(c: Cluster) -> None:
         api.user_message(
             OTHERS[1],
             None,
-            contact={"phone_number": "+84912345678", "first_name": "Quỳnh Anh", "user_id": OTHERS[1]},
+            contact={
+                "phone_number": "+84912345678",
+                "first_name": "Quỳnh Anh",
+                "user_id": OTHERS[1],
+            },
         )
     )
     # The whole handoff: consent, area, topic, Take, both ways, /end.
@@ -124,7 +132,9 @@ async def _day_and_handoff(c: Cluster) -> None:
     await c.outbox_settled()
 
 
-async def test_a_raw_copy_of_the_database_holds_no_identity_and_no_text(cluster: Cluster, tmp_path: Path) -> None:
+async def test_a_raw_copy_of_the_database_holds_no_identity_and_no_text(
+    cluster: Cluster, tmp_path: Path
+) -> None:
     await _day_and_handoff(cluster)
     needles = _needles()
     url = cluster.database_url

@@ -112,7 +112,9 @@ async def test_three_processes_behave_as_one(cluster: Cluster) -> None:
     await c.ask_for_team(second)
     winner2, _loser2, alias2 = await _race_take(c, 3)
     for member, alias in ((winner1, alias1), (winner2, alias2)):
-        await c.wait_texts(member, lambda t, a=alias: any(f"#{a}" in x and "Connected" in x for x in t))
+        await c.wait_texts(
+            member, lambda t, a=alias: any(f"#{a}" in x and "Connected" in x for x in t)
+        )
     for member in (HOA, LAN):
         connected = [t for t in c.texts(member) if "Connected" in t]
         assert len(connected) == [winner1, winner2].count(member), connected
@@ -125,8 +127,14 @@ async def test_three_processes_behave_as_one(cluster: Cluster) -> None:
     # (c) Both chats, both ways, all at once, every message through the next
     # process while all three run outbox workers.
     n = 8
-    to_her = {a: [f"Tổ gửi chị lời nhắn số {i} về chuyện #{a}" for i in range(n)] for a in (alias1, alias2)}
-    to_team = {a: [f"Em vẫn ổn, đây là tin nhắn số {i} em gửi cho tổ" for i in range(n)] for a in (alias1, alias2)}
+    to_her = {
+        a: [f"Tổ gửi chị lời nhắn số {i} về chuyện #{a}" for i in range(n)]
+        for a in (alias1, alias2)
+    }
+    to_team = {
+        a: [f"Em vẫn ổn, đây là tin nhắn số {i} em gửi cho tổ" for i in range(n)]
+        for a in (alias1, alias2)
+    }
 
     async def member_writes(member: int, alias: str) -> None:
         for text in to_her[alias]:
@@ -155,10 +163,14 @@ async def test_three_processes_behave_as_one(cluster: Cluster) -> None:
     await c.outbox_settled()
     for chat, alias in ((first, alias1), (second, alias2)):
         got = [t for t in c.texts(chat) if t.startswith("Tổ hỗ trợ: ")]
-        assert got == [f"Tổ hỗ trợ: {t}" for t in to_her[alias]], "team→her: lost, doubled or reordered"
+        assert got == [f"Tổ hỗ trợ: {t}" for t in to_her[alias]], (
+            "team→her: lost, doubled or reordered"
+        )
     for member, alias in ((winner1, alias1), (winner2, alias2)):
         got = [t for t in c.texts(member) if t.startswith(f"#{alias}: ")]
-        assert got == [f"#{alias}: {t}" for t in to_team[alias]], "her→team: lost, doubled or reordered"
+        assert got == [f"#{alias}: {t}" for t in to_team[alias]], (
+            "her→team: lost, doubled or reordered"
+        )
 
     for chat in waiting:
         still = [t for t in c.texts(chat) if "vẫn đang chờ" in t]

@@ -30,8 +30,14 @@ POLLING_PEOPLE = [760_001, 760_002, 760_003]
 
 
 @pytest.fixture
-async def setup(postgres_url: str, tmp_path: Path) -> AsyncIterator[tuple[TcpProxy, Cluster, Cluster]]:
-    async with TcpProxy(PG_HOST, PG_PORT) as proxy, FakeTelegramAPI() as hook_api, FakeTelegramAPI() as poll_api:
+async def setup(
+    postgres_url: str, tmp_path: Path
+) -> AsyncIterator[tuple[TcpProxy, Cluster, Cluster]]:
+    async with (
+        TcpProxy(PG_HOST, PG_PORT) as proxy,
+        FakeTelegramAPI() as hook_api,
+        FakeTelegramAPI() as poll_api,
+    ):
         url = postgres_url.replace(f"{PG_HOST}:{PG_PORT}", f"{PG_HOST}:{proxy.port}")
         (tmp_path / "hook").mkdir()
         (tmp_path / "poll").mkdir()
@@ -96,5 +102,7 @@ async def test_a_five_second_database_outage_loses_and_doubles_nothing(
         assert polling.texts(chat) == expected, f"polled chat {chat}: lost, doubled or out of order"
     assert polling.api.pending_updates == 0
     refused = sum(1 for _at, s in hooks.statuses if s >= 500)
-    print(f"\nDB outage {OUTAGE}s: {refused} webhook deliveries refused (5xx) and redelivered; "
-          f"back {time.monotonic() - restored_at:.1f}s after the restore")
+    print(
+        f"\nDB outage {OUTAGE}s: {refused} webhook deliveries refused (5xx) and redelivered; "
+        f"back {time.monotonic() - restored_at:.1f}s after the restore"
+    )

@@ -61,7 +61,9 @@ async def test_every_update_twice_is_answered_once(cluster: Cluster) -> None:
         aliases.append(alias_of(card))
     n = 6
     to_her = {a: [f"Tổ nhắn chị lần {i} cho cuộc #{a}" for i in range(n)] for a in aliases}
-    to_team = {a: [f"Em nhắn tổ lần {i}, em vẫn ổn và đang ở nhà" for i in range(n)] for a in aliases}
+    to_team = {
+        a: [f"Em nhắn tổ lần {i}, em vẫn ổn và đang ở nhà" for i in range(n)] for a in aliases
+    }
 
     async def member_writes(member: int, alias: str) -> None:
         for text in to_her[alias]:
@@ -74,7 +76,9 @@ async def test_every_update_twice_is_answered_once(cluster: Cluster) -> None:
             await asyncio.sleep(0.1)
 
     for (_her, member), alias in zip(HANDOFFS, aliases, strict=True):
-        await c.wait_texts(member, lambda t, a=alias: any(f"#{a}" in x and "Connected" in x for x in t))
+        await c.wait_texts(
+            member, lambda t, a=alias: any(f"#{a}" in x and "Connected" in x for x in t)
+        )
     await asyncio.gather(
         *(member_writes(m, a) for (_h, m), a in zip(HANDOFFS, aliases, strict=True)),
         *(she_writes(h, a) for (h, _m), a in zip(HANDOFFS, aliases, strict=True)),
@@ -97,4 +101,6 @@ async def test_every_update_twice_is_answered_once(cluster: Cluster) -> None:
     taken = [e for e in api.edits if "taken by" in str(e.get("text"))]
     assert len(taken) == len(HANDOFFS)
     assert len(c.cards(GROUP_A)) == 1 + len(HANDOFFS)
-    print(f"\n{len(statuses)} updates delivered a second time, all acknowledged, none answered twice")
+    print(
+        f"\n{len(statuses)} updates delivered a second time, all acknowledged, none answered twice"
+    )

@@ -50,7 +50,9 @@ async def test_kill_9_mid_load_loses_no_relayed_message(cluster: Cluster) -> Non
         await c.deliver_ok(api.press(GROUP_A, card.message_id, card.payloads[0], user_id=member))
         chats.append((her, member, alias_of(card)))
     for _her, member, alias in chats:
-        await c.wait_texts(member, lambda t, a=alias: any(f"#{a}" in x and "Connected" in x for x in t))
+        await c.wait_texts(
+            member, lambda t, a=alias: any(f"#{a}" in x and "Connected" in x for x in t)
+        )
     await c.outbox_settled()
 
     api.slow("sendMessage", SEND_LATENCY)
@@ -93,7 +95,9 @@ async def test_kill_9_mid_load_loses_no_relayed_message(cluster: Cluster) -> Non
     at_kill = {r[0]: r[1] for r in rows}
     acked_before = {t for t, at in acked.items() if at < killed_at}
     receivers = {chat for chat, _sender in sent_order}
-    delivered_at_kill = {m.text for chat in receivers for m in api.sent_to(chat) if m.text in acked_before}
+    delivered_at_kill = {
+        m.text for chat in receivers for m in api.sent_to(chat) if m.text in acked_before
+    }
     waiting_at_kill = acked_before - delivered_at_kill
 
     await asyncio.sleep(1.0)

@@ -42,7 +42,9 @@ async def test_dedupe_remembers_each_platform_id_once(database_url: str) -> None
             other, _ = await load_user(s, db, ring, "telegram", "1002", utcnow())
             assert seen_before(her, "m1"), "a redelivery, seen in a later transaction"
             assert not seen_before(other, "m1"), "same id, other person"
-            assert not seen_before(her, None) and not seen_before(her, None), "no id: nothing to dedupe"
+            assert not seen_before(her, None) and not seen_before(her, None), (
+                "no id: nothing to dedupe"
+            )
             for i in range(200):
                 seen_before(her, f"x{i}")
             assert len(her.recent_refs) == 64, "only the latest ids are kept"

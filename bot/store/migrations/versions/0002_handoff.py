@@ -70,9 +70,7 @@ def upgrade() -> None:
         batch_op.create_index(
             batch_op.f("ix_handoff_requests_queued_at"), ["queued_at"], unique=False
         )
-        batch_op.create_index(
-            "ix_handoff_requests_status", ["status", "queued_at"], unique=False
-        )
+        batch_op.create_index("ix_handoff_requests_status", ["status", "queued_at"], unique=False)
         batch_op.create_index(
             batch_op.f("ix_handoff_requests_user_key"), ["user_key"], unique=False
         )
@@ -142,7 +140,6 @@ def upgrade() -> None:
         batch_op.create_index(
             batch_op.f("ix_handoff_messages_request_id"), ["request_id"], unique=False
         )
-
 
     op.create_table(
         "handoff_seen",
