@@ -75,8 +75,26 @@ class Database:
             cfg.attributes["connection"] = conn
             command.upgrade(cfg, "head")
 
-        async with self.engine.begin() as conn:
-            await conn.run_sync(_run)
+        async with self.engine.connect() as conn:
+            if not self.is_postgres:
+                # Rebuilding a parent table (batch migrations) must not cascade
+                # deletes to its children; the pragma only works outside a
+                # transaction, and is checked and restored afterwards.
+                await conn.exec_driver_sql("PRAGMA foreign_keys=OFF")
+                await conn.commit()
+            try:
+                async with conn.begin():
+                    await conn.run_sync(_run)
+                    if not self.is_postgres:
+                        broken = (
+                            await conn.exec_driver_sql("PRAGMA foreign_key_check")
+                        ).fetchall()
+                        if broken:
+                            raise RuntimeError("migration left rows without their parent")
+            finally:
+                if not self.is_postgres:
+                    await conn.exec_driver_sql("PRAGMA foreign_keys=ON")
+                    await conn.commit()
 
     async def ping(self, seconds: float = 2.0) -> bool:
         try:
