@@ -12,6 +12,7 @@ import os
 import secrets
 import stat
 from collections import Counter
+from itertools import pairwise
 from pathlib import Path
 from typing import Literal
 
@@ -68,7 +69,7 @@ def weakness(value: str, *, min_bits: int = MIN_SECRET_BITS) -> str | None:
         return "has too few different characters (use a random string)"
     if any(value == value[:p] * (n // p) + value[: n % p] for p in range(1, n // 2 + 1)):
         return "is a repeated pattern (use a random string)"
-    steps = sum(1 for a, b in zip(value, value[1:], strict=False) if abs(ord(a) - ord(b)) <= 1)
+    steps = sum(1 for a, b in pairwise(value) if abs(ord(a) - ord(b)) <= 1)
     if steps > n // 2:
         return "is mostly a run of neighbouring characters (use a random string)"
     shannon = -sum(c / n * math.log2(c / n) for c in counts.values())

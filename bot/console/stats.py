@@ -4,6 +4,17 @@ Small counts (1–4) are shown as ``"< 5"`` everywhere (page and JSON) so that
 a single person cannot be picked out of a small commune's numbers; shares are
 left out when either side of the fraction is small.
 
+Masking alone can be undone by subtraction (a total minus the other cells, or
+the last 10 days minus the last 9), so:
+
+- every other count is rounded to the nearest 5 (8–12 → 10), totals included:
+  a shown total minus shown cells is off by several units and cannot name a
+  masked one, and two overlapping windows cannot be subtracted exactly either;
+- the window is one of :data:`WINDOWS` (7, 30 or 90 days), never any length;
+- shares are computed from the rounded counts;
+- a team member sees her own teams' handoff figures only (``teams=``);
+  a coordinator (and the ``helpline stats`` command) sees every team.
+
 Metrics read here (written through :class:`bot.stats.Stats`):
 
 - ``conversations`` by channel, ``turns`` by channel, ``intent`` by intent;
@@ -15,6 +26,7 @@ Metrics read here (written through :class:`bot.stats.Stats`):
 from __future__ import annotations
 
 from collections import defaultdict
+from collections.abc import Collection
 from datetime import date, timedelta
 from html import escape
 from typing import Any
@@ -28,20 +40,39 @@ from bot.store.models import DailyCount
 
 SMALL = 5
 SMALL_TEXT = "< 5"
+#: Shown counts are multiples of this.
+ROUND_TO = 5
+#: The only windows offered (days ending today, Viet Nam time).
+WINDOWS = (7, 30, 90)
+DEFAULT_WINDOW = 30
 CLAIM_BUCKETS = (60, 300, 900, 1800, 3600, 4 * 3600, 24 * 3600)
 
 Count = int | str
 
 
 def mask(n: int) -> Count:
-    """1–4 become "< 5"; 0 and 5+ are shown as they are."""
-    return SMALL_TEXT if 0 < n < SMALL else n
+    """1–4 become "< 5"; 0 stays 0; 5 and more are rounded to the nearest 5
+    (half up, so never below 5)."""
+    if 0 < n < SMALL:
+        return SMALL_TEXT
+    return (n + ROUND_TO // 2) // ROUND_TO * ROUND_TO
 
 
 def share(part: int, whole: int) -> float | None:
-    if whole <= 0 or 0 < part < SMALL or whole < SMALL:
+    """part / whole from the shown (rounded) counts; None when either is small."""
+    shown_part, shown_whole = mask(part), mask(whole)
+    if isinstance(shown_part, str) or isinstance(shown_whole, str) or shown_whole == 0:
         return None
-    return round(part / whole, 3)
+    return round(shown_part / shown_whole, 2)
+
+
+def window(days: object) -> int:
+    """One of :data:`WINDOWS`; anything else (a query string) gives the default."""
+    try:
+        value = int(str(days))
+    except ValueError:
+        return DEFAULT_WINDOW
+    return value if value in WINDOWS else DEFAULT_WINDOW
 
 
 def claim_bucket(seconds: float) -> str:
@@ -74,7 +105,17 @@ def local_today() -> date:
     return utcnow().astimezone(LOCAL_TZ).date()
 
 
-async def compute(db: Database, days: int = 30, *, until: date | None = None) -> dict[str, Any]:
+async def compute(
+    db: Database,
+    days: int = DEFAULT_WINDOW,
+    *,
+    until: date | None = None,
+    teams: Collection[str] | None = None,
+) -> dict[str, Any]:
+    """The numbers for one of :data:`WINDOWS`; ``teams`` limits the handoff
+    figures (and their totals) to those teams (None: every team)."""
+    if days not in WINDOWS:
+        raise ValueError(f"the window must be one of {WINDOWS} days")
     end = until or local_today()
     start = end - timedelta(days=days - 1)
     async with db.transaction() as session:
@@ -98,9 +139,12 @@ async def compute(db: Database, days: int = 30, *, until: date | None = None) ->
         elif metric == "intent":
             intents[label or "?"] += n
         elif metric in ("handoff_requested", "handoff_claimed", "out_of_hours"):
-            team[label or "?"][metric] += n
+            if teams is None or label in teams:
+                team[label or "?"][metric] += n
         elif metric == "claim_seconds" and "|" in label:
             team_id, bucket = label.rsplit("|", 1)
+            if teams is not None and team_id not in teams:
+                continue
             claim[team_id][bucket] += n
             all_claims[bucket] += n
     requested = sum(t["handoff_requested"] for t in team.values())
@@ -121,7 +165,10 @@ async def compute(db: Database, days: int = 30, *, until: date | None = None) ->
         "from": start.isoformat(),
         "to": end.isoformat(),
         "days": days,
-        "small_counts": f"counts from 1 to {SMALL - 1} are shown as '{SMALL_TEXT}'",
+        "small_counts": (
+            f"counts from 1 to {SMALL - 1} are shown as '{SMALL_TEXT}', "
+            f"others rounded to the nearest {ROUND_TO}"
+        ),
         "conversations": {
             "total": mask(sum(per_day.values())),
             "per_day": [{"day": d, "count": mask(per_day.get(d, 0))} for d in days_list],
