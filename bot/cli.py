@@ -14,7 +14,14 @@ from bot import logs
 from bot.settings import Settings, SettingsError, load_settings
 
 #: Modules that add their own sub-commands with ``register(subparsers)``.
-PLUGIN_COMMANDS = ("nlu.cli", "responses.cli", "handoff.cli", "bot.stats_cli", "bot.console.cli")
+PLUGIN_COMMANDS = (
+    "nlu.cli",
+    "responses.cli",
+    "handoff.cli",
+    "bot.stats_cli",
+    "bot.console.cli",
+    "bot.keys_rotate",
+)
 
 
 def _settings_or_exit() -> Settings:
