@@ -65,10 +65,13 @@ def weakness(value: str, *, min_bits: int = MIN_SECRET_BITS) -> str | None:
     if n == 0:
         return "is empty"
     counts = Counter(value)
-    if len(counts) < min(10, n):
+    if len(counts) < min(10, n * 2 // 3):
         return "has too few different characters (use a random string)"
     if any(value == value[:p] * (n // p) + value[: n % p] for p in range(1, n // 2 + 1)):
         return "is a repeated pattern (use a random string)"
+    trigrams = [value[i : i + 3] for i in range(n - 2)]
+    if trigrams and len(set(trigrams)) < 0.75 * len(trigrams):
+        return "repeats itself (use a random string)"
     steps = sum(1 for a, b in pairwise(value) if abs(ord(a) - ord(b)) <= 1)
     if steps > n // 2:
         return "is mostly a run of neighbouring characters (use a random string)"
@@ -202,7 +205,7 @@ class Settings(BaseSettings):
             return None
         if len(value) < MIN_DEMO_PASSWORD:
             raise ValueError(f"must be at least {MIN_DEMO_PASSWORD} characters")
-        if value.casefold() in COMMON_PASSWORDS or weakness(value, min_bits=50) is not None:
+        if value.casefold() in COMMON_PASSWORDS or weakness(value, min_bits=40) is not None:
             raise ValueError("is too easy to guess; choose a random one or leave it unset")
         return value
 
