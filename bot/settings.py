@@ -77,7 +77,7 @@ def weakness(value: str, *, min_bits: int = MIN_SECRET_BITS) -> str | None:
         return "is mostly a run of neighbouring characters (use a random string)"
     shannon = -sum(c / n * math.log2(c / n) for c in counts.values())
     bits = n * min(_character_bits(value), shannon + 1.0)
-    if shannon < 3.0 or bits < min_bits:
+    if shannon < min(3.0, math.log2(n) - 0.8) or bits < min_bits:
         return f"is too predictable (about {int(bits)} bits; at least {min_bits} needed)"
     return None
 

@@ -46,8 +46,8 @@ T: dict[str, dict[str, str]] = {
         "claimed": "đã nhận",
         "median": "Thời gian nhận (trung vị)",
         "out_of_hours": "Ngoài giờ",
-        "small": "Số từ 1 đến 4 được hiện là “< 5”, các số khác được làm tròn đến 5 "
-        "để không ai bị nhận ra.",
+        "small": "Số từ 1 đến 4 được hiện là “< 5” và không tính vào tổng; các số khác "
+        "được làm tròn đến 5, để không ai bị nhận ra.",
         "window": "Khoảng thời gian",
         "days": "ngày",
         "total": "Tổng",
@@ -94,8 +94,8 @@ T: dict[str, dict[str, str]] = {
         "claimed": "claimed",
         "median": "Median time to claim",
         "out_of_hours": "Out of hours",
-        "small": "Counts from 1 to 4 are shown as “< 5” and others are rounded to the "
-        "nearest 5, so that nobody can be singled out.",
+        "small": "Counts from 1 to 4 are shown as “< 5” and left out of totals; others "
+        "are rounded to the nearest 5, so that nobody can be singled out.",
         "window": "Period",
         "days": "days",
         "total": "Total",

@@ -7,9 +7,12 @@ left out when either side of the fraction is small.
 Masking alone can be undone by subtraction (a total minus the other cells, or
 the last 10 days minus the last 9), so:
 
-- every other count is rounded to the nearest 5 (8–12 → 10), totals included:
-  a shown total minus shown cells is off by several units and cannot name a
-  masked one, and two overlapping windows cannot be subtracted exactly either;
+- a channel or team whose count in the window is small is masked and left
+  out of every total and of the per-day figures, so a total minus the shown
+  cells gives nothing back;
+- every other count is rounded to the nearest 5 (8–12 → 10), so what is left
+  (a masked day inside the window, two windows a day apart) cannot be
+  subtracted exactly either;
 - the window is one of :data:`WINDOWS` (7, 30 or 90 days), never any length;
 - shares are computed from the rounded counts;
 - a team member sees her own teams' handoff figures only (``teams=``);
@@ -126,15 +129,14 @@ async def compute(
                 )
             )
         ).all()
-    per_day: dict[str, int] = defaultdict(int)
+    per_day_channel: dict[tuple[str, str], int] = defaultdict(int)
     by_channel: dict[str, int] = defaultdict(int)
     intents: dict[str, int] = defaultdict(int)
     team: dict[str, dict[str, int]] = defaultdict(lambda: defaultdict(int))
     claim: dict[str, dict[str, int]] = defaultdict(lambda: defaultdict(int))
-    all_claims: dict[str, int] = defaultdict(int)
     for day, metric, label, n in rows:
         if metric == "conversations":
-            per_day[day] += n
+            per_day_channel[(day, label or "?")] += n
             by_channel[label or "?"] += n
         elif metric == "intent":
             intents[label or "?"] += n
@@ -143,16 +145,31 @@ async def compute(
                 team[label or "?"][metric] += n
         elif metric == "claim_seconds" and "|" in label:
             team_id, bucket = label.rsplit("|", 1)
-            if teams is not None and team_id not in teams:
-                continue
-            claim[team_id][bucket] += n
-            all_claims[bucket] += n
-    requested = sum(t["handoff_requested"] for t in team.values())
-    claimed = sum(t["handoff_claimed"] for t in team.values())
-    ooh = sum(t["out_of_hours"] for t in team.values())
+            if teams is None or team_id in teams:
+                claim[team_id][bucket] += n
+    # A channel (or team) with a small count in the window is masked, and left
+    # out of every total and of the per-day figures: otherwise a total minus
+    # the shown cells would give it back.
+    shown_channels = {c for c, n in by_channel.items() if not _small(n)}
+    per_day: dict[str, int] = defaultdict(int)
+    for (day, channel), n in per_day_channel.items():
+        if channel in shown_channels:
+            per_day[day] += n
+    conversations = sum(by_channel[c] for c in shown_channels)
+
+    def total(metric: str) -> int:
+        return sum(t[metric] for t in team.values() if not _small(t[metric]))
+
+    requested, claimed, ooh = (
+        total(m) for m in ("handoff_requested", "handoff_claimed", "out_of_hours")
+    )
+    all_claims: dict[str, int] = defaultdict(int)
     teams_out = {}
     for team_id in sorted(set(team) | set(claim)):
         t = team[team_id]
+        if not _small(t["handoff_claimed"]):
+            for bucket, n in claim[team_id].items():
+                all_claims[bucket] += n
         teams_out[team_id] = {
             "requested": mask(t["handoff_requested"]),
             "claimed": mask(t["handoff_claimed"]),
@@ -166,11 +183,11 @@ async def compute(
         "to": end.isoformat(),
         "days": days,
         "small_counts": (
-            f"counts from 1 to {SMALL - 1} are shown as '{SMALL_TEXT}', "
-            f"others rounded to the nearest {ROUND_TO}"
+            f"counts from 1 to {SMALL - 1} are shown as '{SMALL_TEXT}' and left out of "
+            f"totals; others are rounded to the nearest {ROUND_TO}"
         ),
         "conversations": {
-            "total": mask(sum(per_day.values())),
+            "total": mask(conversations),
             "per_day": [{"day": d, "count": mask(per_day.get(d, 0))} for d in days_list],
             "by_channel": {k: mask(v) for k, v in sorted(by_channel.items())},
         },
@@ -186,6 +203,10 @@ async def compute(
             "per_team": teams_out,
         },
     }
+
+
+def _small(n: int) -> bool:
+    return 0 < n < SMALL
 
 
 # --- server-rendered SVG charts ------------------------------------------------
