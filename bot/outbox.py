@@ -18,7 +18,7 @@ from sqlalchemy import and_, exists, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import aliased
 
-from bot.crypto import KeyRing, address_context, outbox_payload_context
+from bot.crypto import DecryptionError, KeyRing, address_context, outbox_payload_context
 from bot.interfaces import DeliveryError, Sender
 from bot.logs import short
 from bot.messages import Outgoing, utcnow
@@ -216,6 +216,12 @@ class OutboxWorker:
             delay = exc.retry_after if exc.retry_after is not None else _backoff(item.attempts)
             await self._retry(item, exc.reason, delay)
             return False
+        except DecryptionError:
+            # Moved from another row, tampered with, or under a dropped key: it
+            # will never open, and retrying would hold back her later messages.
+            log.warning("outbox %s to %s: sealed value does not open", item.id, short(item.recipient))
+            await self._give_up(item, "sealed value does not open")
+            return True
         except Exception as exc:  # network or programming error: retry, never crash the worker
             log.warning(
                 "outbox %s to %s failed: %s", item.id, short(item.recipient), type(exc).__name__

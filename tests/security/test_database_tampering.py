@@ -47,6 +47,9 @@ async def test_an_address_moved_to_another_row_does_not_open(
         h.outbox.to_user(s, row, Outgoing("for her eyes only"))
     await h.drain()
     assert h.web.texts_to(HIM) == [], "her message went to the address copied into her row"
+    async with h.db.transaction() as s:
+        item = (await s.scalars(select(OutboxItem))).one()
+    assert item.status == "failed", "given up at once, not retried ahead of her next messages"
     assert his_key != her_key
 
 
