@@ -116,6 +116,9 @@ class Settings(BaseSettings):
     )
     #: Or serve /metrics on the public port to a scraper sending this bearer token.
     metrics_token: str | None = Field(None, validation_alias=_env("HELPLINE_METRICS_TOKEN"))
+    #: Our reverse proxies (IPs or networks): the client IP for rate limits is
+    #: then read from X-Forwarded-For (bot/client_ip.py).
+    trusted_proxies: str = Field("", validation_alias=_env("HELPLINE_TRUSTED_PROXIES"))
     exit_url: str = Field(
         "https://www.google.com/search?q=thoi+tiet", validation_alias=_env("HELPLINE_EXIT_URL")
     )
@@ -186,6 +189,14 @@ class Settings(BaseSettings):
     def _secret_strength(cls, value: str | None) -> str | None:
         if value is not None:
             _check_secret(value)
+        return value
+
+    @field_validator("trusted_proxies")
+    @classmethod
+    def _proxies(cls, value: str) -> str:
+        from bot.client_ip import parse_proxies
+
+        parse_proxies(value)
         return value
 
     @field_validator("old_secret_keys")

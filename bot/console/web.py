@@ -21,6 +21,7 @@ from typing import Any
 
 from aiohttp import WSMsgType, web
 
+from bot.client_ip import client_ip, parse_proxies
 from bot.console import auth, pages
 from bot.console.desk import CONSOLE, Desk, NotAllowed, Result
 from bot.console.stats import charts, compute, window
@@ -68,6 +69,7 @@ class ConsoleChannel:
         self._assets = {name: (static / name).read_bytes() for name in ASSETS}
         self.demo_password: str | None = None
         self.throttle = auth.LoginThrottle()
+        self.proxies = parse_proxies(self.settings.trusted_proxies)
 
     # ---- channel ---------------------------------------------------------------
 
@@ -204,7 +206,7 @@ class ConsoleChannel:
         return response
 
     async def login(self, request: web.Request) -> web.StreamResponse:
-        ip = request.remote or "?"
+        ip = client_ip(request, self.proxies)
         wait = self.throttle.check(ip)
         if wait is not None or self.throttle.busy():
             # Refused before reading the form or hashing anything.

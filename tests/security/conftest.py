@@ -51,16 +51,22 @@ def client_from(ip: str) -> aiohttp.ClientSession:
 
 
 async def console_login(
-    session: aiohttp.ClientSession, base: str, login: str, password: str
+    session: aiohttp.ClientSession,
+    base: str,
+    login: str,
+    password: str,
+    headers: dict[str, str] | None = None,
 ) -> int:
-    """What a browser does: fetch the form (its CSRF cookie), post it."""
-    async with session.get(base + "/team/login") as page:
+    """What a browser does: fetch the form (its CSRF cookie), post it.
+    ``headers``: what a reverse proxy adds (X-Forwarded-For)."""
+    async with session.get(base + "/team/login", headers=headers) as page:
         html = await page.text()
     match = re.search(r'name="csrf" value="([^"]+)"', html)
     assert match, html[:300]
     async with session.post(
         base + "/team/login",
         data={"csrf": match.group(1), "login": login, "password": password},
+        headers=headers,
         allow_redirects=False,
     ) as resp:
         return resp.status

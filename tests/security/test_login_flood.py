@@ -67,6 +67,40 @@ async def test_login_flood_from_one_ip_does_not_lock_the_member_out(
             assert home.status == 200
 
 
+async def test_behind_the_proxy_one_guesser_does_not_lock_everybody_out(
+    sqlite_url: str, tmp_path: Path
+) -> None:
+    """Behind the reverse proxy every connection comes from the proxy; with
+    HELPLINE_TRUSTED_PROXIES the limits follow the address the proxy saw, and
+    what the attacker writes into X-Forwarded-For himself is not believed."""
+    from bot.app import add_configured_channels, build_app
+    from bot.runtime import build_runtime
+    from tests.conftest import free_port
+
+    settings = make_settings(
+        sqlite_url, tmp_path, teams_file=teams_file(tmp_path), trusted_proxies="127.0.0.1"
+    )
+    rt = await build_runtime(settings)
+    await auth.set_password(rt.db, "hoa", PASSWORD)
+    add_configured_channels(rt)
+    server = TestServer(build_app(rt), host="127.0.0.1", port=free_port())
+    await server.start_server()
+    try:
+        base = str(server.make_url("")).rstrip("/")
+        async with client_from(MEMBER_IP) as proxy:  # nginx, on the same machine
+            statuses: Counter[int] = Counter()
+            for i in range(30):
+                # He varies the header he writes; the proxy appends his real address.
+                forged = {"X-Forwarded-For": f"10.9.{i}.1, 203.0.113.9"}
+                statuses[await console_login(proxy, base, "hoa", f"guess {i:03d}", forged)] += 1
+            assert statuses[429] >= 30 - auth.ATTEMPTS_PER_IP, statuses
+            member = {"X-Forwarded-For": "198.51.100.7"}
+            assert await console_login(proxy, base, "hoa", PASSWORD, member) == 303
+    finally:
+        await server.close()
+        await rt.close()
+
+
 async def test_hashes_run_two_at_a_time_at_most(runtime: Any, monkeypatch: Any) -> None:
     """The password check is the expensive part (64 MiB each): count how many
     run at once while many machines try together."""
