@@ -62,6 +62,7 @@ def test_token_without_secret_is_refused(monkeypatch: pytest.MonkeyPatch, tmp_pa
         ("HELPLINE_DEMO_PASSWORD", "1"),
         ("HELPLINE_DEMO_PASSWORD", "password1234"),
         ("HELPLINE_DEMO_PASSWORD", "aaaaaaaaaaaaaaaa"),
+        ("HELPLINE_TRUSTED_PROXIES", "127.0.0.1, proxy.local"),
         ("HELPLINE_DATABASE_URL", "mysql://x"),
         ("HELPLINE_RETENTION_DAYS", "0"),
         ("HELPLINE_LOG_LEVEL", "LOUD"),
