@@ -86,7 +86,7 @@ async def helpline_bot(api: FakeTelegramAPI, database_url: str) -> AsyncIterator
     env = dict(
         CLEAN_ENV,
         HELPLINE_DATABASE_URL=database_url,
-        HELPLINE_SECRET_KEY="bench-" + "k" * 40,
+        HELPLINE_SECRET_KEY="94H7eVo_bU7TFVLWJT6JEbOOce0JVe9RBfwKzwmeL9Po5Qj-M0JwOg",
         HELPLINE_HTTP_PORT=str(port),
         HELPLINE_LOG_LEVEL="WARNING",
         TELEGRAM_BOT_TOKEN=api.token,

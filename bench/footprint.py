@@ -94,7 +94,7 @@ async def _memory_in_this_process(users: int, concurrency: int = 50) -> dict[str
         settings = Settings(
             _env_file=None,  # type: ignore[call-arg]
             database_url=f"sqlite+aiosqlite:///{tmp}/bench.db",
-            secret_key="b" * 40,
+            secret_key="94H7eVo_bU7TFVLWJT6JEbOOce0JVe9RBfwKzwmeL9Po5Qj-M0JwOg",
             data_dir=Path(tmp),
         )
         runtime = await build_runtime(settings)

@@ -127,7 +127,7 @@ async def relay_latency(database_url: str, messages: int = 200) -> dict[str, Any
         env = dict(
             CLEAN_ENV,
             HELPLINE_DATABASE_URL=database_url,
-            HELPLINE_SECRET_KEY="bench-" + "k" * 40,
+            HELPLINE_SECRET_KEY="94H7eVo_bU7TFVLWJT6JEbOOce0JVe9RBfwKzwmeL9Po5Qj-M0JwOg",
             HELPLINE_HTTP_PORT=str(port),
             HELPLINE_LOG_LEVEL="WARNING",
             HELPLINE_TEAMS_FILE=str(teams),

@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import hmac
 import logging
 import signal
+from collections.abc import Awaitable, Callable
 
 from aiohttp import web
 
@@ -38,14 +40,41 @@ def add_configured_channels(runtime: Runtime) -> None:
 
 
 def build_app(runtime: Runtime) -> web.Application:
+    """The public application. ``/metrics`` is here only with
+    HELPLINE_METRICS_TOKEN (bearer); otherwise it is 404 here and served on
+    HELPLINE_METRICS_PORT (127.0.0.1), if set: counters such as "emergency +1"
+    would tell a watcher the moment someone asks for help."""
     app = web.Application(client_max_size=1024 * 1024)
     app[appkeys.DB] = runtime.db
     app[appkeys.RUNTIME] = runtime
     app.router.add_get("/healthz", healthz)
-    app.router.add_get("/metrics", metrics_endpoint)
+    if runtime.settings.metrics_token:
+        app.router.add_get("/metrics", _bearer(runtime.settings.metrics_token))
     for channel in runtime.channels:
         channel.add_routes(app)
     return app
+
+
+def build_metrics_app(runtime: Runtime) -> web.Application:
+    """``/metrics`` alone, for the loopback-only HELPLINE_METRICS_PORT."""
+    app = web.Application()
+    app[appkeys.DB] = runtime.db
+    app[appkeys.RUNTIME] = runtime
+    app.router.add_get("/metrics", metrics_endpoint)
+    return app
+
+
+def _bearer(token: str) -> Callable[[web.Request], Awaitable[web.StreamResponse]]:
+    expected = f"Bearer {token}".encode()
+
+    async def guarded(request: web.Request) -> web.StreamResponse:
+        given = request.headers.get("Authorization", "").encode("utf-8", "replace")
+        if not hmac.compare_digest(given, expected):
+            # The same answer as no route at all: nothing tells a prober it exists.
+            raise web.HTTPNotFound()
+        return await metrics_endpoint(request)
+
+    return guarded
 
 
 async def serve(settings: Settings, *, ready: asyncio.Event | None = None) -> None:
@@ -57,6 +86,11 @@ async def serve(settings: Settings, *, ready: asyncio.Event | None = None) -> No
     await runner.setup()
     site = web.TCPSite(runner, settings.http_host, settings.http_port)
     await site.start()
+    metrics_runner: web.AppRunner | None = None
+    if settings.metrics_port is not None:
+        metrics_runner = web.AppRunner(build_metrics_app(runtime), access_log=None)
+        await metrics_runner.setup()
+        await web.TCPSite(metrics_runner, "127.0.0.1", settings.metrics_port).start()
     for channel in runtime.channels:
         await channel.start()
     await runtime.start_background()
@@ -80,4 +114,6 @@ async def serve(settings: Settings, *, ready: asyncio.Event | None = None) -> No
             with contextlib.suppress(Exception):
                 await channel.stop()
         await runner.cleanup()
+        if metrics_runner is not None:
+            await metrics_runner.cleanup()
         await runtime.close()

@@ -13,7 +13,14 @@ from collections.abc import Callable, Sequence
 from bot.settings import SettingsError, settings_or_exit
 
 #: Modules that add their own sub-commands with ``register(subparsers)``.
-PLUGIN_COMMANDS = ("nlu.cli", "responses.cli", "handoff.cli", "bot.stats_cli", "bot.console.cli")
+PLUGIN_COMMANDS = (
+    "nlu.cli",
+    "responses.cli",
+    "handoff.cli",
+    "bot.stats_cli",
+    "bot.console.cli",
+    "bot.keys_rotate",
+)
 
 
 def cmd_run(args: argparse.Namespace) -> int:
@@ -93,7 +100,9 @@ def build_parser() -> argparse.ArgumentParser:
             if exc.name and module_name.startswith(exc.name):
                 continue
             raise
-        register: Callable[[argparse._SubParsersAction[argparse.ArgumentParser]], None] = module.register
+        register: Callable[[argparse._SubParsersAction[argparse.ArgumentParser]], None] = (
+            module.register
+        )
         register(sub)
     return parser
 

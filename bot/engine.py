@@ -16,7 +16,7 @@ from typing import assert_never
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from bot.crypto import KeyRing
+from bot.crypto import KeyRing, address_context
 from bot.interfaces import (
     Action,
     ActionCall,
@@ -236,9 +236,8 @@ class Engine:
     async def _erase(self, session: AsyncSession, user: User) -> list[Outgoing]:
         """Delete every row about her and clear what the channel can clear."""
         language = user.language or "vi"
-        keys = list(
-            {user.key, self.keyring.user_key(user.channel, self.keyring.open(user.address_enc))}
-        )
+        address = self.keyring.open(user.address_enc, address_context(user.key))
+        keys = list({user.key, self.keyring.user_key(user.channel, address)})
         recent = await user_store.recent_message_ids(session, user.key, utcnow() - ERASE_WINDOW)
         for key in keys:
             recent += self.message_refs.take(key)

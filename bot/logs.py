@@ -17,5 +17,21 @@ def configure(level: str) -> None:
         format="%(asctime)s %(levelname)s %(name)s: %(message)s",
     )
     # Libraries that log request URLs would log the bot token and chat ids.
-    for noisy in ("httpx", "httpcore", "telegram.ext.Updater", "aiohttp.access"):
+    for noisy in ("httpx", "httpcore", "telegram.ext.Updater"):
         logging.getLogger(noisy).setLevel(max(logging.WARNING, logging.getLevelName(level)))
+    quiet_libraries()
+
+
+#: Loggers that, below INFO, print SQL parameters (pseudonyms, sealed values),
+#: request URLs with tokens, or client IPs. Never below INFO, whatever
+#: HELPLINE_LOG_LEVEL says; the access log is not written at all.
+LIBRARY_LOGGERS = ("aiosqlite", "sqlalchemy", "asyncpg", "httpx", "httpcore", "telegram", "aiohttp")
+
+
+def quiet_libraries() -> None:
+    for name in LIBRARY_LOGGERS:
+        logger = logging.getLogger(name)
+        if logger.getEffectiveLevel() < logging.INFO:
+            logger.setLevel(logging.INFO)
+    # aiohttp's access log line starts with the client IP.
+    logging.getLogger("aiohttp.access").setLevel(logging.CRITICAL + 1)

@@ -18,7 +18,7 @@ from sqlalchemy import and_, exists, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import aliased
 
-from bot.crypto import KeyRing
+from bot.crypto import DecryptionError, KeyRing, address_context, outbox_payload_context
 from bot.interfaces import DeliveryError, Failure, Sender
 from bot.logs import short
 from bot.messages import Outgoing, utcnow
@@ -64,7 +64,8 @@ class Outbox:
     ) -> OutboxItem:
         """Queue a message for a team member or a team group, by platform address."""
         recipient = self.keyring.user_key(channel, address)
-        return self._queue(session, channel, recipient, self.keyring.seal(address), message, ref)
+        address_enc = self.keyring.seal(address, address_context(recipient))
+        return self._queue(session, channel, recipient, address_enc, message, ref)
 
     def _queue(
         self,
@@ -81,7 +82,9 @@ class Outbox:
             channel=channel,
             recipient=recipient,
             address_enc=address_enc,
-            payload_enc=self.keyring.seal_json(message.to_dict()),
+            payload_enc=self.keyring.seal_json(
+                message.to_dict(), outbox_payload_context(recipient)
+            ),
             status="pending",
             attempts=0,
             next_attempt_at=now,
@@ -200,8 +203,11 @@ class OutboxWorker:
             await self._retry(item, f"{Failure.CONFIG.value}: no sender for channel", delay=30.0)
             return False
         try:
-            address = self.keyring.open(item.address_enc)
-            message = Outgoing.from_dict(self.keyring.open_json(item.payload_enc))
+            address = self.keyring.open(item.address_enc, address_context(item.recipient))
+            payload = self.keyring.open_json(
+                item.payload_enc, outbox_payload_context(item.recipient)
+            )
+            message = Outgoing.from_dict(payload)
             ids = await sender.send(address, message)
         except DeliveryError as exc:
             if exc.permanent or item.attempts >= MAX_ATTEMPTS:
@@ -210,6 +216,14 @@ class OutboxWorker:
             delay = exc.retry_after if exc.retry_after is not None else _backoff(item.attempts)
             await self._retry(item, exc.reason, delay)
             return False
+        except DecryptionError:
+            # Moved from another row, tampered with, or under a dropped key: it
+            # will never open, and retrying would hold back her later messages.
+            log.warning(
+                "outbox %s to %s: sealed value does not open", item.id, short(item.recipient)
+            )
+            await self._give_up(item, DeliveryError(Failure.REJECTED, "sealed value does not open"))
+            return True
         except Exception as exc:  # network or programming error: retry, never crash the worker
             log.warning(
                 "outbox %s to %s failed: %s", item.id, short(item.recipient), type(exc).__name__

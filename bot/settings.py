@@ -7,10 +7,13 @@ never a traceback: the person starting the bot is often not a programmer.
 from __future__ import annotations
 
 import logging
+import math
 import os
 import secrets
 import stat
 import sys
+from collections import Counter
+from itertools import pairwise
 from pathlib import Path
 from typing import Literal
 
@@ -20,7 +23,64 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 log = logging.getLogger(__name__)
 
 MIN_SECRET_LENGTH = 32
+#: Estimated bits a secret must carry (a random 32-character string carries more).
+MIN_SECRET_BITS = 128
+MIN_DEMO_PASSWORD = 12
 LOCAL_SECRET_FILE = ".helpline-secret"
+#: Passwords people choose first; refused for the demo account whatever their length.
+COMMON_PASSWORDS = frozenset(
+    {
+        "password1234",
+        "passwordpassword",
+        "123456789012",
+        "1234567890123",
+        "qwertyuiopas",
+        "adminadmin12",
+        "demodemodemo",
+        "helpline1234",
+        "matkhau12345",
+        "changeme1234",
+        "letmein12345",
+        "iloveyou1234",
+    }
+)
+
+
+def _character_bits(value: str) -> float:
+    """Bits per character of the smallest usual alphabet the value fits in."""
+    if all(c in "0123456789abcdefABCDEF" for c in value):
+        return 4.0
+    size = 0
+    size += 10 if any(c.isdigit() for c in value) else 0
+    size += 26 if any(c.islower() for c in value) else 0
+    size += 26 if any(c.isupper() for c in value) else 0
+    size += 33 if any(not c.isalnum() for c in value) else 0
+    return math.log2(max(size, 2))
+
+
+def weakness(value: str, *, min_bits: int = MIN_SECRET_BITS) -> str | None:
+    """Why a secret is guessable, or None. An estimate, meant to catch the
+    secrets people type ("a"*32, "test-secret-xxxx", "abcd" repeated), not to
+    certify random ones."""
+    n = len(value)
+    if n == 0:
+        return "is empty"
+    counts = Counter(value)
+    if len(counts) < min(10, n * 2 // 3):
+        return "has too few different characters (use a random string)"
+    if any(value == value[:p] * (n // p) + value[: n % p] for p in range(1, n // 2 + 1)):
+        return "is a repeated pattern (use a random string)"
+    trigrams = [value[i : i + 3] for i in range(n - 2)]
+    if trigrams and len(set(trigrams)) < 0.75 * len(trigrams):
+        return "repeats itself (use a random string)"
+    steps = sum(1 for a, b in pairwise(value) if abs(ord(a) - ord(b)) <= 1)
+    if steps > n // 2:
+        return "is mostly a run of neighbouring characters (use a random string)"
+    shannon = -sum(c / n * math.log2(c / n) for c in counts.values())
+    bits = n * min(_character_bits(value), shannon + 1.0)
+    if shannon < min(3.0, math.log2(n) - 0.8) or bits < min_bits:
+        return f"is too predictable (about {int(bits)} bits; at least {min_bits} needed)"
+    return None
 
 
 class SettingsError(Exception):
@@ -48,7 +108,18 @@ class Settings(BaseSettings):
     nlu_url: str | None = Field(None, validation_alias=_env("HELPLINE_NLU_URL"))
     nlu_timeout: float = Field(2.0, gt=0, le=30, validation_alias=_env("HELPLINE_NLU_TIMEOUT"))
     data_dir: Path = Field(Path("."), validation_alias=_env("HELPLINE_DATA_DIR"))
+    #: Demo mode (a "demo" console account and team) outside local SQLite mode.
+    demo: bool = Field(False, validation_alias=_env("HELPLINE_DEMO"))
     demo_password: str | None = Field(None, validation_alias=_env("HELPLINE_DEMO_PASSWORD"))
+    #: Serve /metrics on its own port on 127.0.0.1 (not on the public port).
+    metrics_port: int | None = Field(
+        None, ge=1, le=65535, validation_alias=_env("HELPLINE_METRICS_PORT")
+    )
+    #: Or serve /metrics on the public port to a scraper sending this bearer token.
+    metrics_token: str | None = Field(None, validation_alias=_env("HELPLINE_METRICS_TOKEN"))
+    #: Our reverse proxies (IPs or networks): the client IP for rate limits is
+    #: then read from X-Forwarded-For (bot/client_ip.py).
+    trusted_proxies: str = Field("", validation_alias=_env("HELPLINE_TRUSTED_PROXIES"))
     exit_url: str = Field(
         "https://www.google.com/search?q=thoi+tiet", validation_alias=_env("HELPLINE_EXIT_URL")
     )
@@ -114,11 +185,40 @@ class Settings(BaseSettings):
             raise ValueError("must be one of DEBUG, INFO, WARNING, ERROR, CRITICAL")
         return value
 
-    @field_validator("secret_key")
+    @field_validator("secret_key", "metrics_token")
     @classmethod
-    def _secret_length(cls, value: str | None) -> str | None:
-        if value is not None and len(value) < MIN_SECRET_LENGTH:
-            raise ValueError(f"must be at least {MIN_SECRET_LENGTH} characters (a random string)")
+    def _secret_strength(cls, value: str | None) -> str | None:
+        if value is not None:
+            _check_secret(value)
+        return value
+
+    @field_validator("trusted_proxies")
+    @classmethod
+    def _proxies(cls, value: str) -> str:
+        from bot.client_ip import parse_proxies
+
+        parse_proxies(value)
+        return value
+
+    @field_validator("old_secret_keys")
+    @classmethod
+    def _old_secrets_strength(cls, value: str) -> str:
+        for number, old in enumerate((s.strip() for s in value.split(",") if s.strip()), 1):
+            try:
+                _check_secret(old)
+            except ValueError as exc:
+                raise ValueError(f"old key number {number} {exc}") from None
+        return value
+
+    @field_validator("demo_password")
+    @classmethod
+    def _demo_password(cls, value: str | None) -> str | None:
+        if value is None:
+            return None
+        if len(value) < MIN_DEMO_PASSWORD:
+            raise ValueError(f"must be at least {MIN_DEMO_PASSWORD} characters")
+        if value.casefold() in COMMON_PASSWORDS or weakness(value, min_bits=40) is not None:
+            raise ValueError("is too easy to guess; choose a random one or leave it unset")
         return value
 
     @field_validator("teams_file")
@@ -140,8 +240,24 @@ class Settings(BaseSettings):
     def is_postgres(self) -> bool:
         return self.database_url.startswith("postgresql")
 
+    @property
+    def demo_mode(self) -> bool:
+        """A demo only where it is one: local SQLite without a teams file or a
+        channel token, or when HELPLINE_DEMO=1 says so."""
+        if self.demo:
+            return True
+        return not self.is_postgres and self.teams_file is None and not self.real_channel_configured
+
     def old_secrets(self) -> list[str]:
         return [s.strip() for s in self.old_secret_keys.split(",") if s.strip()]
+
+
+def _check_secret(value: str) -> None:
+    if len(value) < MIN_SECRET_LENGTH:
+        raise ValueError(f"must be at least {MIN_SECRET_LENGTH} characters (a random string)")
+    why = weakness(value)
+    if why is not None:
+        raise ValueError(why)
 
 
 def _variable_name(settings_field: str) -> str:
@@ -182,7 +298,7 @@ def ensure_secret(settings: Settings) -> None:
     path = settings.data_dir / LOCAL_SECRET_FILE
     if path.exists():
         value = path.read_text(encoding="utf-8").strip()
-        if len(value) < MIN_SECRET_LENGTH:
+        if len(value) < MIN_SECRET_LENGTH or weakness(value) is not None:
             raise SettingsError(
                 f"HELPLINE_SECRET_KEY: the local secret file {path} is damaged; delete it"
             )

@@ -1,5 +1,6 @@
 """``helpline stats``: the programme's numbers from the command line, the same
-as the console's statistics page (counts only; 1–4 shown as "< 5")."""
+as the console's statistics page (counts only; 1–4 shown as "< 5", others
+rounded to the nearest 5; windows of 7, 30 or 90 days)."""
 
 from __future__ import annotations
 
@@ -12,7 +13,17 @@ from typing import Any
 def register(subparsers: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
     parser = subparsers.add_parser("stats", help="counts for the programme (no personal data)")
     parser.add_argument("--json", action="store_true", help="print the numbers as JSON")
-    parser.add_argument("--days", type=int, default=30, help="how many days back (default 30)")
+    parser.add_argument(
+        "--days",
+        type=int,
+        choices=(7, 30, 90),
+        default=30,
+        help="the window: 7, 30 or 90 days (default 30); no other length, so that two "
+        "windows cannot be subtracted to reveal a masked day",
+    )
+    parser.add_argument(
+        "--team", action="append", help="only this team's handoff figures (repeatable)"
+    )
     parser.set_defaults(func=cmd_stats)
 
 
@@ -22,13 +33,14 @@ def cmd_stats(args: argparse.Namespace) -> int:
     from bot.store.db import Database
 
     settings = settings_or_exit()
-    days = max(1, min(int(args.days), 3650))
+    days = int(args.days)
+    teams = set(args.team) if args.team else None
 
     async def main() -> dict[str, Any]:
         db = Database(settings.database_url)
         try:
             await db.upgrade()
-            return await compute(db, days)
+            return await compute(db, days, teams=teams)
         finally:
             await db.dispose()
 

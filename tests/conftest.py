@@ -15,7 +15,8 @@ import pytest
 
 PG_HOST, PG_PORT = "127.0.0.1", 5432
 PG_ADMIN_URL = f"postgresql://postgres@{PG_HOST}:{PG_PORT}/test"
-SECRET = "test-secret-" + "x" * 40
+#: A random-looking constant: settings refuse guessable secrets such as "x" * 40.
+SECRET = "QFaVGRxUIXa18gW6J7HndpigJcY9SG2Hh2uuD6bu6TTjyYb-zRYzEQ"
 
 
 def postgres_reachable() -> bool:

@@ -5,10 +5,17 @@ that they hold across processes and restarts.
   a worker thread so a login does not stall the event loop.
 - A session is a random cookie (HttpOnly, SameSite=Strict, path ``/team``);
   the database keeps only its SHA-256, the login and the session's CSRF token.
-- After ``MAX_FAILURES`` wrong passwords for one login name within
-  ``LOCKOUT``, that name is locked for ``LOCKOUT`` — even the right password is
-  refused until then. The name is stored hashed: people type passwords into
-  the login field by mistake.
+- After ``MAX_FAILURES`` wrong passwords for one login name from one source
+  (a keyed digest of the client IP) within ``LOCKOUT``, that name is locked for
+  ``LOCKOUT`` from that source — even the right password is refused there. The
+  member, elsewhere, still logs in: one machine cannot keep her out. Over every
+  source, ``GLOBAL_FAILURES`` within ``GLOBAL_WINDOW`` lock the name everywhere
+  for ``GLOBAL_LOCKOUT`` (a distributed guesser); one source alone cannot
+  reach that, because of its own lockout and the per-IP throttle. The name is
+  stored hashed: people type passwords into the login field by mistake.
+- :class:`LoginThrottle` (in memory, per process) caps attempts per IP and
+  the argon2 hashes running at once (64 MiB each); excess attempts are answered
+  429 at once, before any hashing. The IP is held only as a keyed digest.
 """
 
 from __future__ import annotations
@@ -18,8 +25,11 @@ import hashlib
 import hmac
 import re
 import secrets
-from dataclasses import dataclass
+import time
+from collections import deque
+from dataclasses import dataclass, field
 from datetime import datetime, timedelta
+from typing import Any
 
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError, VerifyMismatchError
@@ -32,6 +42,17 @@ from bot.store.db import Database
 
 MAX_FAILURES = 5
 LOCKOUT = timedelta(minutes=15)
+GLOBAL_FAILURES = 50
+GLOBAL_WINDOW = timedelta(hours=1)
+GLOBAL_LOCKOUT = timedelta(hours=1)
+#: Login attempts one IP may make per ``ATTEMPT_WINDOW`` seconds (each process).
+ATTEMPTS_PER_IP = 10
+ATTEMPT_WINDOW = 60.0
+#: An IP over its allowance waits this long, doubled each time again (capped).
+BLOCK_BASE = 60.0
+BLOCK_MAX = 3600.0
+#: argon2 hashes at once (each takes 64 MiB and a core for a while).
+MAX_HASHING = 2
 SESSION_LIFETIME = timedelta(hours=12)
 MIN_PASSWORD = 10
 LOGIN_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._@-]{0,63}$")
@@ -73,8 +94,23 @@ def _sha(value: str) -> str:
     return hashlib.sha256(value.encode("utf-8")).hexdigest()
 
 
-async def set_password(db: Database, login: str, password: str, *, check: bool = True) -> None:
-    """Create or update an account. ``check=False`` only for the generated demo password."""
+def _failure_key(login: str, source: str) -> str:
+    return _sha(f"{login.casefold()}|{source}")
+
+
+GLOBAL_SOURCE = "*"
+
+
+async def set_password(
+    db: Database,
+    login: str,
+    password: str,
+    *,
+    check: bool = True,
+    coordinator: bool | None = None,
+) -> None:
+    """Create or update an account. ``check=False`` only for the generated demo
+    password; ``coordinator`` sets or clears the flag (None keeps it)."""
     check_login_name(login)
     if check:
         check_password_strength(password)
@@ -83,19 +119,40 @@ async def set_password(db: Database, login: str, password: str, *, check: bool =
     async with db.transaction() as session:
         account = await session.get(ConsoleAccount, login)
         if account is None:
-            session.add(
-                ConsoleAccount(login=login, password_hash=hashed, created_at=now, updated_at=now)
+            account = ConsoleAccount(
+                login=login,
+                password_hash=hashed,
+                created_at=now,
+                updated_at=now,
+                coordinator=bool(coordinator),
             )
+            session.add(account)
         else:
             account.password_hash = hashed
             account.updated_at = now
-        # A new password ends every session of that login.
+            if coordinator is not None:
+                account.coordinator = coordinator
+        # A new password ends every session of that login and clears its lockouts.
         await session.execute(delete(ConsoleSession).where(ConsoleSession.login == login))
         await session.execute(
             delete(ConsoleLoginFailure).where(
-                ConsoleLoginFailure.login_hash == _sha(login.casefold())
+                ConsoleLoginFailure.login_ref == _sha(login.casefold())
             )
         )
+
+
+async def is_coordinator(db: Database, login: str) -> bool:
+    async with db.transaction() as session:
+        account = await session.get(ConsoleAccount, login)
+        return bool(account is not None and account.coordinator)
+
+
+async def remove_account(db: Database, login: str) -> bool:
+    """Delete an account and its sessions (e.g. the demo account outside demo mode)."""
+    async with db.transaction() as session:
+        await session.execute(delete(ConsoleSession).where(ConsoleSession.login == login))
+        result = await session.execute(delete(ConsoleAccount).where(ConsoleAccount.login == login))
+        return bool(getattr(result, "rowcount", 0))
 
 
 async def has_account(db: Database, login: str) -> bool:
@@ -109,53 +166,147 @@ class LoginResult:
     locked_until: datetime | None = None
 
 
-async def authenticate(db: Database, login: str, password: str) -> LoginResult:
-    """Check a login; count failures and lock the name after too many."""
+async def authenticate(db: Database, login: str, password: str, source: str = "") -> LoginResult:
+    """Check a login; count failures per (login, source) and per login overall,
+    and lock after too many. ``source`` is a keyed digest of the client's IP."""
     login = login.strip()[:64]
-    name_hash = _sha(login.casefold())
+    name_ref = _sha(login.casefold())
+    keys = (_failure_key(login, source), _failure_key(login, GLOBAL_SOURCE))
     now = utcnow()
     async with db.transaction() as session:
-        failure = await session.get(ConsoleLoginFailure, name_hash)
-        if failure is not None and failure.locked_until is not None and failure.locked_until > now:
-            return LoginResult(False, failure.locked_until)
+        for key in keys:
+            failure = await session.get(ConsoleLoginFailure, key)
+            if failure is not None and failure.locked_until is not None:
+                if failure.locked_until > now:
+                    return LoginResult(False, failure.locked_until)
         account = await session.get(ConsoleAccount, login) if login else None
         stored = account.password_hash if account is not None else _DUMMY_HASH
     ok = await asyncio.to_thread(verify_password, stored, password) and account is not None
     async with db.transaction() as session:
         if ok:
             await session.execute(
-                delete(ConsoleLoginFailure).where(ConsoleLoginFailure.login_hash == name_hash)
+                delete(ConsoleLoginFailure).where(ConsoleLoginFailure.login_hash == keys[0])
             )
             if account is not None and _hasher.check_needs_rehash(stored):
                 fresh = await session.get(ConsoleAccount, login)
                 if fresh is not None:
                     fresh.password_hash = await asyncio.to_thread(hash_password, password)
             return LoginResult(True)
-        return LoginResult(False, await _count_failure(db, session, name_hash, now))
+        here = await _count_failure(
+            db, session, keys[0], name_ref, now, limit=MAX_FAILURES, window=LOCKOUT, lock=LOCKOUT
+        )
+        everywhere = await _count_failure(
+            db,
+            session,
+            keys[1],
+            name_ref,
+            now,
+            limit=GLOBAL_FAILURES,
+            window=GLOBAL_WINDOW,
+            lock=GLOBAL_LOCKOUT,
+        )
+        return LoginResult(False, max((t for t in (here, everywhere) if t), default=None))
 
 
 async def _count_failure(
-    db: Database, session: AsyncSession, name_hash: str, now: datetime
+    db: Database,
+    session: AsyncSession,
+    key: str,
+    name_ref: str,
+    now: datetime,
+    *,
+    limit: int,
+    window: timedelta,
+    lock: timedelta,
 ) -> datetime | None:
     stmt = db.insert(ConsoleLoginFailure).values(
-        login_hash=name_hash, failures=0, first_failure_at=now, locked_until=None
+        login_hash=key, login_ref=name_ref, failures=0, first_failure_at=now, locked_until=None
     )
     await session.execute(stmt.on_conflict_do_nothing(index_elements=["login_hash"]))
     row = await session.scalar(
-        db.for_update(
-            select(ConsoleLoginFailure).where(ConsoleLoginFailure.login_hash == name_hash)
-        )
+        db.for_update(select(ConsoleLoginFailure).where(ConsoleLoginFailure.login_hash == key))
     )
     assert row is not None
-    if row.first_failure_at < now - LOCKOUT or (
+    if row.first_failure_at < now - window or (
         row.locked_until is not None and row.locked_until <= now
     ):
         row.failures, row.first_failure_at, row.locked_until = 0, now, None
     row.failures += 1
-    if row.failures >= MAX_FAILURES:
-        row.locked_until = now + LOCKOUT
+    if row.failures >= limit:
+        row.locked_until = now + lock
     locked: datetime | None = row.locked_until
     return locked
+
+
+@dataclass
+class _Source:
+    attempts: deque[float] = field(default_factory=deque)
+    blocked_until: float = 0.0
+    strikes: int = 0
+    last_strike: float = 0.0
+
+
+class LoginThrottle:
+    """Per-process limits in front of the password check.
+
+    - an IP may try ``ATTEMPTS_PER_IP`` times per ``ATTEMPT_WINDOW``; beyond
+      that it is refused for ``BLOCK_BASE`` seconds, doubled at each repeat
+      within an hour (up to ``BLOCK_MAX``);
+    - at most ``MAX_HASHING`` argon2 checks run at once; one more is refused
+      at once rather than queued, so a flood cannot take the memory or the
+      cores the bot needs to answer people.
+
+    IPs are kept only as an HMAC under a key made at start and never written.
+    """
+
+    def __init__(
+        self,
+        *,
+        per_ip: int = ATTEMPTS_PER_IP,
+        window: float = ATTEMPT_WINDOW,
+        hashing: int = MAX_HASHING,
+        clock: Any = time.monotonic,
+    ) -> None:
+        self.per_ip = per_ip
+        self.window = window
+        self.clock = clock
+        self.hashing = asyncio.Semaphore(hashing)
+        self._key = secrets.token_bytes(32)
+        self._sources: dict[str, _Source] = {}
+
+    def source_of(self, ip: str) -> str:
+        return hmac.new(self._key, ip.encode("utf-8"), hashlib.sha256).hexdigest()[:32]
+
+    def check(self, ip: str) -> float | None:
+        """Count an attempt from ``ip``; seconds to wait if it is over its allowance."""
+        now = self.clock()
+        if len(self._sources) > 10_000:
+            self._prune(now)
+        source = self._sources.setdefault(self.source_of(ip), _Source())
+        if source.blocked_until > now:
+            return float(source.blocked_until - now)
+        while source.attempts and source.attempts[0] <= now - self.window:
+            source.attempts.popleft()
+        if len(source.attempts) >= self.per_ip:
+            if now - source.last_strike > BLOCK_MAX:
+                source.strikes = 0
+            source.strikes += 1
+            source.last_strike = now
+            source.blocked_until = now + min(BLOCK_BASE * 2 ** (source.strikes - 1), BLOCK_MAX)
+            source.attempts.clear()
+            return float(source.blocked_until - now)
+        source.attempts.append(now)
+        return None
+
+    def busy(self) -> bool:
+        """True when every hashing slot is taken."""
+        return self.hashing.locked()
+
+    def _prune(self, now: float) -> None:
+        for name, source in list(self._sources.items()):
+            idle = not source.attempts or source.attempts[-1] <= now - self.window
+            if idle and source.blocked_until <= now and now - source.last_strike > BLOCK_MAX:
+                del self._sources[name]
 
 
 @dataclass(frozen=True, slots=True)

@@ -3,6 +3,8 @@
 The login is the member's ``console_id`` in the teams file. The password is
 read without echo (or from stdin with ``--stdin``) and stored as an argon2
 hash only. Setting a new password ends that login's open sessions.
+``--coordinator`` lets the login see every team's statistics (``--member``
+takes that back); members see their own teams' figures only.
 """
 
 from __future__ import annotations
@@ -25,7 +27,22 @@ def register(subparsers: argparse._SubParsersAction) -> None:  # type: ignore[ty
     setpw.add_argument(
         "--stdin", action="store_true", help="read the password from standard input (scripts)"
     )
-    setpw.set_defaults(func=cmd_set_password)
+    role = setpw.add_mutually_exclusive_group()
+    role.add_argument(
+        "--coordinator",
+        dest="coordinator",
+        action="store_const",
+        const=True,
+        help="this login may see every team's statistics",
+    )
+    role.add_argument(
+        "--member",
+        dest="coordinator",
+        action="store_const",
+        const=False,
+        help="this login sees its own teams' statistics only (the default for new logins)",
+    )
+    setpw.set_defaults(func=cmd_set_password, coordinator=None)
 
 
 def _subparsers_of(parser: argparse.ArgumentParser) -> argparse._SubParsersAction | None:  # type: ignore[type-arg]
@@ -64,10 +81,11 @@ def cmd_set_password(args: argparse.Namespace) -> int:
         db = Database(settings.database_url)
         try:
             await db.upgrade()
-            await set_password(db, args.login, password)
+            await set_password(db, args.login, password, coordinator=args.coordinator)
         finally:
             await db.dispose()
 
     asyncio.run(main())
-    print(f"password set for {args.login}")
+    role = {True: " (coordinator)", False: " (member)", None: ""}[args.coordinator]
+    print(f"password set for {args.login}{role}")
     return 0

@@ -13,6 +13,7 @@ T: dict[str, dict[str, str]] = {
         "password": "Mật khẩu",
         "bad_login": "Sai tên đăng nhập hoặc mật khẩu.",
         "locked": "Quá nhiều lần thử sai. Hãy thử lại sau 15 phút.",
+        "slow": "Quá nhiều lần thử từ máy này. Hãy đợi một lát rồi thử lại.",
         "logout": "Đăng xuất",
         "queue": "Hàng chờ",
         "mine": "Cuộc trò chuyện của tôi",
@@ -45,7 +46,10 @@ T: dict[str, dict[str, str]] = {
         "claimed": "đã nhận",
         "median": "Thời gian nhận (trung vị)",
         "out_of_hours": "Ngoài giờ",
-        "small": "Số từ 1 đến 4 được hiện là “< 5” để không ai bị nhận ra.",
+        "small": "Số từ 1 đến 4 được hiện là “< 5” và không tính vào tổng; các số khác "
+        "được làm tròn đến 5, để không ai bị nhận ra.",
+        "window": "Khoảng thời gian",
+        "days": "ngày",
         "total": "Tổng",
         "per_team": "Theo tổ",
         "switch": "English",
@@ -57,6 +61,7 @@ T: dict[str, dict[str, str]] = {
         "password": "Password",
         "bad_login": "Wrong login or password.",
         "locked": "Too many failed attempts. Try again in 15 minutes.",
+        "slow": "Too many attempts from this machine. Wait a moment and try again.",
         "logout": "Log out",
         "queue": "Queue",
         "mine": "My chats",
@@ -89,7 +94,10 @@ T: dict[str, dict[str, str]] = {
         "claimed": "claimed",
         "median": "Median time to claim",
         "out_of_hours": "Out of hours",
-        "small": "Counts from 1 to 4 are shown as “< 5” so that nobody can be singled out.",
+        "small": "Counts from 1 to 4 are shown as “< 5” and left out of totals; others "
+        "are rounded to the nearest 5, so that nobody can be singled out.",
+        "window": "Period",
+        "days": "days",
         "total": "Total",
         "per_team": "Per team",
         "switch": "Tiếng Việt",
@@ -122,6 +130,16 @@ def _nav(lang: str, t: dict[str, str], csrf: str, current: str) -> str:
         f'<input type="hidden" name="csrf" value="{escape(csrf)}">'
         f'<button type="submit">{escape(t["logout"])}</button></form></span></header>'
     )
+
+
+def _windows(t: dict[str, str], days: int) -> str:
+    """Links to the fixed windows (7, 30, 90 days): no other length is offered."""
+    current = ' aria-current="page"'
+    links = "".join(
+        f'<a href="/team/stats?days={n}"{current if n == days else ""}>{n} {escape(t["days"])}</a> '
+        for n in (7, 30, 90)
+    )
+    return f'<nav class="windows" aria-label="{escape(t["window"])}">{links}</nav>'
 
 
 def login_page(lang: str, csrf: str, error: str | None = None, login: str = "") -> str:
@@ -216,7 +234,8 @@ def stats_page(lang: str, csrf: str, numbers: dict[str, Any], charts: dict[str, 
         + _nav(lang, t, csrf, "stats")
         + f"<main><h1>{escape(t['stats'])} <small>{escape(numbers['from'])} – {escape(numbers['to'])}</small></h1>"
         f'<p class="muted">{escape(t["small"])}</p>'
-        '<dl class="kpis">'
+        + _windows(t, int(numbers["days"]))
+        + '<dl class="kpis">'
         f"<div><dt>{escape(t['conversations'])} · {escape(t['total'])}</dt><dd>{escape(str(numbers['conversations']['total']))}</dd></div>"
         f"<div><dt>{escape(t['requested'])}</dt><dd>{escape(str(h['requested']))}</dd></div>"
         f"<div><dt>{escape(t['claimed'])}</dt><dd>{escape(str(h['claimed']))}</dd></div>"

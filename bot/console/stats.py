@@ -4,6 +4,20 @@ Small counts (1–4) are shown as ``"< 5"`` everywhere (page and JSON) so that
 a single person cannot be picked out of a small commune's numbers; shares are
 left out when either side of the fraction is small.
 
+Masking alone can be undone by subtraction (a total minus the other cells, or
+the last 10 days minus the last 9), so:
+
+- a channel or team whose count in the window is small is masked and left
+  out of every total and of the per-day figures, so a total minus the shown
+  cells gives nothing back;
+- every other count is rounded to the nearest 5 (8–12 → 10), so what is left
+  (a masked day inside the window, two windows a day apart) cannot be
+  subtracted exactly either;
+- the window is one of :data:`WINDOWS` (7, 30 or 90 days), never any length;
+- shares are computed from the rounded counts;
+- a team member sees her own teams' handoff figures only (``teams=``);
+  a coordinator (and the ``helpline stats`` command) sees every team.
+
 Metrics read here (written through :class:`bot.stats.Stats`):
 
 - ``conversations`` by channel, ``turns`` by channel, ``intent`` by intent;
@@ -15,6 +29,7 @@ Metrics read here (written through :class:`bot.stats.Stats`):
 from __future__ import annotations
 
 from collections import defaultdict
+from collections.abc import Collection
 from datetime import date, timedelta
 from html import escape
 from typing import Any
@@ -28,19 +43,38 @@ from bot.store.models import DailyCount
 
 SMALL = 5
 SMALL_TEXT = "< 5"
+#: Shown counts are multiples of this.
+ROUND_TO = 5
+#: The only windows offered (days ending today, Viet Nam time).
+WINDOWS = (7, 30, 90)
+DEFAULT_WINDOW = 30
 
 Count = int | str
 
 
 def mask(n: int) -> Count:
-    """1–4 become "< 5"; 0 and 5+ are shown as they are."""
-    return SMALL_TEXT if 0 < n < SMALL else n
+    """1–4 become "< 5"; 0 stays 0; 5 and more are rounded to the nearest 5
+    (half up, so never below 5)."""
+    if 0 < n < SMALL:
+        return SMALL_TEXT
+    return (n + ROUND_TO // 2) // ROUND_TO * ROUND_TO
 
 
 def share(part: int, whole: int) -> float | None:
-    if whole <= 0 or 0 < part < SMALL or whole < SMALL:
+    """part / whole from the shown (rounded) counts; None when either is small."""
+    shown_part, shown_whole = mask(part), mask(whole)
+    if isinstance(shown_part, str) or isinstance(shown_whole, str) or shown_whole == 0:
         return None
-    return round(part / whole, 3)
+    return round(shown_part / shown_whole, 2)
+
+
+def window(days: object) -> int:
+    """One of :data:`WINDOWS`; anything else (a query string) gives the default."""
+    try:
+        value = int(str(days))
+    except ValueError:
+        return DEFAULT_WINDOW
+    return value if value in WINDOWS else DEFAULT_WINDOW
 
 
 def _median_bucket(buckets: dict[str, int]) -> int | str | None:
@@ -60,7 +94,17 @@ def local_today() -> date:
     return utcnow().astimezone(LOCAL_TZ).date()
 
 
-async def compute(db: Database, days: int = 30, *, until: date | None = None) -> dict[str, Any]:
+async def compute(
+    db: Database,
+    days: int = DEFAULT_WINDOW,
+    *,
+    until: date | None = None,
+    teams: Collection[str] | None = None,
+) -> dict[str, Any]:
+    """The numbers for one of :data:`WINDOWS`; ``teams`` limits the handoff
+    figures (and their totals) to those teams (None: every team)."""
+    if days not in WINDOWS:
+        raise ValueError(f"the window must be one of {WINDOWS} days")
     end = until or local_today()
     start = end - timedelta(days=days - 1)
     async with db.transaction() as session:
@@ -71,30 +115,47 @@ async def compute(db: Database, days: int = 30, *, until: date | None = None) ->
                 )
             )
         ).all()
-    per_day: dict[str, int] = defaultdict(int)
+    per_day_channel: dict[tuple[str, str], int] = defaultdict(int)
     by_channel: dict[str, int] = defaultdict(int)
     intents: dict[str, int] = defaultdict(int)
     team: dict[str, dict[str, int]] = defaultdict(lambda: defaultdict(int))
     claim: dict[str, dict[str, int]] = defaultdict(lambda: defaultdict(int))
-    all_claims: dict[str, int] = defaultdict(int)
     for day, metric, label, n in rows:
         if metric == "conversations":
-            per_day[day] += n
+            per_day_channel[(day, label or "?")] += n
             by_channel[label or "?"] += n
         elif metric == "intent":
             intents[label or "?"] += n
         elif metric in ("handoff_requested", "handoff_claimed", "out_of_hours"):
-            team[label or "?"][metric] += n
+            if teams is None or label in teams:
+                team[label or "?"][metric] += n
         elif metric == "claim_seconds" and "|" in label:
             team_id, bucket = label.rsplit("|", 1)
-            claim[team_id][bucket] += n
-            all_claims[bucket] += n
-    requested = sum(t["handoff_requested"] for t in team.values())
-    claimed = sum(t["handoff_claimed"] for t in team.values())
-    ooh = sum(t["out_of_hours"] for t in team.values())
+            if teams is None or team_id in teams:
+                claim[team_id][bucket] += n
+    # A channel (or team) with a small count in the window is masked, and left
+    # out of every total and of the per-day figures: otherwise a total minus
+    # the shown cells would give it back.
+    shown_channels = {c for c, n in by_channel.items() if not _small(n)}
+    per_day: dict[str, int] = defaultdict(int)
+    for (day, channel), n in per_day_channel.items():
+        if channel in shown_channels:
+            per_day[day] += n
+    conversations = sum(by_channel[c] for c in shown_channels)
+
+    def total(metric: str) -> int:
+        return sum(t[metric] for t in team.values() if not _small(t[metric]))
+
+    requested, claimed, ooh = (
+        total(m) for m in ("handoff_requested", "handoff_claimed", "out_of_hours")
+    )
+    all_claims: dict[str, int] = defaultdict(int)
     teams_out = {}
     for team_id in sorted(set(team) | set(claim)):
         t = team[team_id]
+        if not _small(t["handoff_claimed"]):
+            for bucket, n in claim[team_id].items():
+                all_claims[bucket] += n
         teams_out[team_id] = {
             "requested": mask(t["handoff_requested"]),
             "claimed": mask(t["handoff_claimed"]),
@@ -107,9 +168,12 @@ async def compute(db: Database, days: int = 30, *, until: date | None = None) ->
         "from": start.isoformat(),
         "to": end.isoformat(),
         "days": days,
-        "small_counts": f"counts from 1 to {SMALL - 1} are shown as '{SMALL_TEXT}'",
+        "small_counts": (
+            f"counts from 1 to {SMALL - 1} are shown as '{SMALL_TEXT}' and left out of "
+            f"totals; others are rounded to the nearest {ROUND_TO}"
+        ),
         "conversations": {
-            "total": mask(sum(per_day.values())),
+            "total": mask(conversations),
             "per_day": [{"day": d, "count": mask(per_day.get(d, 0))} for d in days_list],
             "by_channel": {k: mask(v) for k, v in sorted(by_channel.items())},
         },
@@ -123,6 +187,10 @@ async def compute(db: Database, days: int = 30, *, until: date | None = None) ->
             "per_team": teams_out,
         },
     }
+
+
+def _small(n: int) -> bool:
+    return 0 < n < SMALL
 
 
 # --- server-rendered SVG charts ------------------------------------------------

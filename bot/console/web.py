@@ -21,9 +21,10 @@ from typing import Any
 
 from aiohttp import WSMsgType, web
 
+from bot.client_ip import client_ip, parse_proxies
 from bot.console import auth, pages
 from bot.console.desk import CONSOLE, Desk, NotAllowed, Result
-from bot.console.stats import charts, compute
+from bot.console.stats import charts, compute, window
 from bot.messages import Outgoing
 from bot.static_assets import asset_response
 
@@ -67,6 +68,8 @@ class ConsoleChannel:
         static = files("bot") / "web" / "console"
         self._assets = {name: (static / name).read_bytes() for name in ASSETS}
         self.demo_password: str | None = None
+        self.throttle = auth.LoginThrottle()
+        self.proxies = parse_proxies(self.settings.trusted_proxies)
 
     # ---- channel ---------------------------------------------------------------
 
@@ -95,7 +98,8 @@ class ConsoleChannel:
                     await ws.close()
 
     def is_demo(self) -> bool:
-        if self.desk is None or self.settings.teams_file is not None:
+        """Demo mode (settings.demo_mode) with the demo team in the handoff config."""
+        if self.desk is None or not self.settings.demo_mode:
             return False
         from handoff.teams import DEMO_TEAM_ID
 
@@ -103,11 +107,14 @@ class ConsoleChannel:
         return team is not None and team.member_by_identity((CONSOLE, DEMO_LOGIN)) is not None
 
     async def ensure_demo_account(self) -> str | None:
-        """Local mode: the demo member's login, printed at start so a newcomer
-        can walk through a whole handoff."""
+        """Demo mode: the demo member's login, printed at start so a newcomer
+        can walk through a whole handoff. Outside demo mode the demo account is
+        removed, so a password printed once in a terminal opens nothing."""
         if not self.is_demo():
+            if await auth.remove_account(self.db, DEMO_LOGIN):
+                log.warning("demo mode is off: removed the demo console account")
             return None
-        password = self.settings.demo_password or secrets.token_urlsafe(9)
+        password = self.settings.demo_password or secrets.token_urlsafe(12)
         await auth.set_password(self.db, DEMO_LOGIN, password, check=False)
         self.demo_password = password
         host, port = self.settings.http_host, self.settings.http_port
@@ -203,6 +210,11 @@ class ConsoleChannel:
         return response
 
     async def login(self, request: web.Request) -> web.StreamResponse:
+        ip = client_ip(request, self.proxies)
+        wait = self.throttle.check(ip)
+        if wait is not None or self.throttle.busy():
+            # Refused before reading the form or hashing anything.
+            return self._too_many(request, wait or 1.0)
         form = await request.post()
         pre = request.cookies.get(PRE_COOKIE)
         given = str(form.get("csrf") or "")
@@ -210,7 +222,11 @@ class ConsoleChannel:
             raise web.HTTPForbidden(text="CSRF check failed")
         login = str(form.get("login") or "").strip()[:64]
         password = str(form.get("password") or "")[:1024]
-        result = await auth.authenticate(self.db, login, password)
+        if self.throttle.busy():
+            return self._too_many(request, 1.0)
+        source = self.runtime.keyring.digest(f"console-login-source:{ip}")[:32]
+        async with self.throttle.hashing:
+            result = await auth.authenticate(self.db, login, password, source)
         if not result.ok:
             if result.locked_until is not None:
                 log.warning("console login locked")
@@ -222,6 +238,11 @@ class ConsoleChannel:
         response.del_cookie(PRE_COOKIE, path="/team")
         log.info("console login")
         raise response
+
+    def _too_many(self, request: web.Request, wait: float) -> web.Response:
+        response = self._login_page(request, "slow", status=429)
+        response.headers["Retry-After"] = str(max(1, round(wait)))
+        return response
 
     async def logout(self, request: web.Request) -> web.StreamResponse:
         info = await self._session(request)
@@ -243,11 +264,14 @@ class ConsoleChannel:
         if info is None:
             raise web.HTTPFound("/team/login")
         lang = self._lang(request)
-        try:
-            days = max(1, min(int(request.query.get("days", "30")), 366))
-        except ValueError:
-            days = 30
-        numbers = await compute(self.db, days)
+        # A member sees her own teams' figures; a coordinator sees every team;
+        # an account in no team sees none.
+        teams: set[str] | None = None
+        if not await auth.is_coordinator(self.db, info.login):
+            teams = set(self.desk.team_ids(info.login)) if self.desk else set()
+            if not teams:
+                raise web.HTTPForbidden(text="statistics are for team members")
+        numbers = await compute(self.db, window(request.query.get("days")), teams=teams)
         t = pages.T[lang]
         drawn = charts(
             numbers,

@@ -9,6 +9,8 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import os
+import stat
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from importlib.resources import files
@@ -16,7 +18,7 @@ from typing import Any
 
 from alembic import command
 from alembic.config import Config
-from sqlalchemy import event, select, text
+from sqlalchemy import event, make_url, select, text
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.engine import Connection
@@ -41,7 +43,9 @@ class Database:
     def __init__(self, url: str) -> None:
         self.url = url
         self.is_postgres = url.startswith("postgresql")
-        kwargs: dict[str, Any] = {}
+        # Error messages and tracebacks must not carry statement parameters:
+        # they hold pseudonyms and sealed values.
+        kwargs: dict[str, Any] = {"hide_parameters": True}
         if self.is_postgres:
             kwargs.update(pool_size=10, max_overflow=20, pool_pre_ping=True)
         else:
@@ -49,8 +53,12 @@ class Database:
                 poolclass=AsyncAdaptedQueuePool, pool_size=1, max_overflow=0, pool_timeout=120
             )
         self.engine: AsyncEngine = create_async_engine(url, **kwargs)
+        self.sqlite_path: str | None = None
         if not self.is_postgres:
-            event.listen(self.engine.sync_engine, "connect", _sqlite_pragmas)
+            self.sqlite_path = _sqlite_file(url)
+            if self.sqlite_path is not None:
+                _private_file(self.sqlite_path)
+            event.listen(self.engine.sync_engine, "connect", self._on_sqlite_connect)
         self.sessions = async_sessionmaker(self.engine, expire_on_commit=False)
 
     @asynccontextmanager
@@ -67,8 +75,24 @@ class Database:
             cfg.attributes["connection"] = conn
             command.upgrade(cfg, "head")
 
-        async with self.engine.begin() as conn:
-            await conn.run_sync(_run)
+        async with self.engine.connect() as conn:
+            if not self.is_postgres:
+                # Rebuilding a parent table (batch migrations) must not cascade
+                # deletes to its children; the pragma only works outside a
+                # transaction, and is checked and restored afterwards.
+                await conn.exec_driver_sql("PRAGMA foreign_keys=OFF")
+                await conn.commit()
+            try:
+                async with conn.begin():
+                    await conn.run_sync(_run)
+                    if not self.is_postgres:
+                        broken = (await conn.exec_driver_sql("PRAGMA foreign_key_check")).fetchall()
+                        if broken:
+                            raise RuntimeError("migration left rows without their parent")
+            finally:
+                if not self.is_postgres:
+                    await conn.exec_driver_sql("PRAGMA foreign_keys=ON")
+                    await conn.commit()
 
     async def ping(self, seconds: float = 2.0) -> bool:
         try:
@@ -81,6 +105,12 @@ class Database:
     async def dispose(self) -> None:
         await self.engine.dispose()
 
+    def _on_sqlite_connect(self, dbapi_conn: Any, record: Any) -> None:
+        _sqlite_pragmas(dbapi_conn, record)
+        if self.sqlite_path is not None:
+            for suffix in ("", "-wal", "-shm", "-journal"):
+                _restrict(self.sqlite_path + suffix)
+
     def insert(self, table: Any) -> Any:
         """Dialect insert, for ON CONFLICT DO NOTHING / DO UPDATE."""
         return pg_insert(table) if self.is_postgres else sqlite_insert(table)
@@ -90,6 +120,34 @@ class Database:
         if self.is_postgres:
             return stmt.with_for_update(skip_locked=skip_locked)
         return stmt
+
+
+def _sqlite_file(url: str) -> str | None:
+    """The database file of a SQLite URL (None for an in-memory database)."""
+    name = make_url(url).database
+    if not name or name == ":memory:" or name.startswith("file:"):
+        return None
+    return name
+
+
+def _private_file(path: str) -> None:
+    """Create the database file readable by its owner only (0600) before SQLite
+    does: SQLite gives its -wal and -shm files the same mode as the database."""
+    directory = os.path.dirname(path)
+    if directory:
+        os.makedirs(directory, exist_ok=True)
+    fd = os.open(path, os.O_RDWR | os.O_CREAT, stat.S_IRUSR | stat.S_IWUSR)
+    os.close(fd)
+    _restrict(path)
+
+
+def _restrict(path: str) -> None:
+    """0600 for a file that exists (a database made by an older version)."""
+    try:
+        if stat.S_IMODE(os.stat(path).st_mode) & 0o077:
+            os.chmod(path, stat.S_IRUSR | stat.S_IWUSR)
+    except FileNotFoundError:
+        pass
 
 
 def _sqlite_pragmas(dbapi_conn: Any, _record: Any) -> None:

@@ -76,6 +76,8 @@ class MessageRef(Base):
     platform_message_id: Mapped[str] = mapped_column(String(64))
     created_at: Mapped[datetime] = mapped_column(index=True)
 
+    __table_args__ = ({"sqlite_autoincrement": True},)
+
 
 class OutboxItem(Base):
     """A message to someone other than the sender of the current update (team
@@ -105,6 +107,8 @@ class OutboxItem(Base):
     __table_args__ = (
         Index("ix_outbox_due", "status", "next_attempt_at"),
         Index("ix_outbox_recipient", "recipient", "id"),
+        # Ids appear in refs: never reuse one after a delete (migration 0004).
+        {"sqlite_autoincrement": True},
     )
 
 

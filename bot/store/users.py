@@ -8,7 +8,7 @@ from datetime import datetime
 from sqlalchemy import delete, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from bot.crypto import KeyRing
+from bot.crypto import KeyRing, address_context
 from bot.store.db import Database
 from bot.store.models import MessageRef, OutboxItem, User
 
@@ -35,7 +35,7 @@ async def load_user(
         insert = db.insert(User).values(
             key=keys[0],
             channel=channel,
-            address_enc=keyring.seal(address),
+            address_enc=keyring.seal(address, address_context(keys[0])),
             language="vi",
             state={},
             discreet=None,
@@ -50,7 +50,7 @@ async def load_user(
     else:
         is_new = False
         if keyring.needs_reseal(found.address_enc):
-            found.address_enc = keyring.seal(address)
+            found.address_enc = keyring.seal(address, address_context(found.key))
     found.last_seen_at = now
     return found, is_new
 

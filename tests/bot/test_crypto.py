@@ -49,3 +49,22 @@ def test_rotation_reads_old_values_and_finds_old_pseudonyms() -> None:
     candidates = rotated.candidate_user_keys("web", "s1")
     assert candidates[0] == KeyRing(B).user_key("web", "s1")
     assert old.user_key("web", "s1") in candidates
+
+
+def test_a_sealed_value_opens_only_in_its_own_context() -> None:
+    ring = KeyRing(A)
+    hers = ring.seal("chat 111", "address:her")
+    assert ring.open(hers, "address:her") == "chat 111"
+    for wrong in ("address:his", "", "outbox.payload:her"):
+        with pytest.raises(DecryptionError):
+            ring.open(hers, wrong)
+    assert ring.needs_reseal(ring.legacy_seal("x")), "a value without context is re-sealed"
+
+
+def test_values_sealed_before_contexts_still_open() -> None:
+    legacy = KeyRing(A).legacy_seal("chat 222")
+    assert KeyRing(A).open(legacy, "address:any") == "chat 222"
+    rotated = KeyRing(B, [A])
+    assert rotated.open(legacy) == "chat 222" and rotated.needs_reseal(legacy)
+    with pytest.raises(DecryptionError):
+        KeyRing(B).open(legacy)

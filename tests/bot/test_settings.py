@@ -54,6 +54,15 @@ def test_token_without_secret_is_refused(monkeypatch: pytest.MonkeyPatch, tmp_pa
         ("HELPLINE_HTTP_PORT", "eighty"),
         ("HELPLINE_HTTP_PORT", "70000"),
         ("HELPLINE_SECRET_KEY", "short"),
+        ("HELPLINE_SECRET_KEY", "a" * 32),
+        ("HELPLINE_SECRET_KEY", "test-secret-" + "x" * 40),
+        ("HELPLINE_SECRET_KEY", "0123456789abcdef" * 3),
+        ("HELPLINE_OLD_SECRET_KEYS", "Zq3vN8pL2xR7tK1mW9sD4fG6hJ0cB5nA, " + "b" * 40),
+        ("HELPLINE_METRICS_TOKEN", "metrics" * 6),
+        ("HELPLINE_DEMO_PASSWORD", "1"),
+        ("HELPLINE_DEMO_PASSWORD", "password1234"),
+        ("HELPLINE_DEMO_PASSWORD", "aaaaaaaaaaaaaaaa"),
+        ("HELPLINE_TRUSTED_PROXIES", "127.0.0.1, proxy.local"),
         ("HELPLINE_DATABASE_URL", "mysql://x"),
         ("HELPLINE_RETENTION_DAYS", "0"),
         ("HELPLINE_LOG_LEVEL", "LOUD"),
@@ -67,6 +76,27 @@ def test_bad_setting_names_the_variable(
     with pytest.raises(SettingsError) as err:
         load_settings(data_dir=tmp_path)
     assert str(err.value).startswith(name + ":")
+
+
+def test_random_secrets_and_old_keys_are_accepted(tmp_path: Path) -> None:
+    import secrets
+
+    for _ in range(50):
+        old = f"{secrets.token_hex(16)},{secrets.token_urlsafe(32)}"
+        settings = load_settings(
+            data_dir=tmp_path, secret_key=secrets.token_urlsafe(24), old_secret_keys=old
+        )
+        assert len(settings.old_secrets()) == 2
+
+
+def test_demo_mode_only_where_it_is_a_demo(tmp_path: Path) -> None:
+    assert load_settings(data_dir=tmp_path).demo_mode, "local SQLite, no teams file"
+    pg = "postgresql+asyncpg://postgres@127.0.0.1/x"
+    assert not load_settings(data_dir=tmp_path, database_url=pg).demo_mode
+    assert load_settings(data_dir=tmp_path, database_url=pg, demo=True).demo_mode
+    teams = tmp_path / "teams.yml"
+    teams.write_text("teams: []\n", encoding="utf-8")
+    assert not load_settings(data_dir=tmp_path, teams_file=teams).demo_mode
 
 
 def test_plain_postgres_url_gets_async_driver(

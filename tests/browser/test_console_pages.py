@@ -30,7 +30,11 @@ def test_login_failure_then_lockout(context: Any, server: Server) -> None:
 def test_stats_page_renders_charts(context: Any, server: Server) -> None:
     from bot.console.auth import set_password
 
-    server.run(set_password(server.runtime.db, "stats-viewer", DEMO_PASSWORD, check=False))
+    server.run(
+        set_password(
+            server.runtime.db, "stats-viewer", DEMO_PASSWORD, check=False, coordinator=True
+        )
+    )
     server.run(server.runtime.engine.stats.flush())
     page = console_login(context, server, "stats-viewer", DEMO_PASSWORD)
     page.goto(server.url + "/team/stats")

@@ -7,6 +7,7 @@ import asyncio
 
 from sqlalchemy import func, select
 
+from bot.crypto import outbox_payload_context
 from bot.interfaces import DeliveryError, Failure
 from bot.store.models import OutboxItem
 from handoff.models import HandoffAudit, HandoffConsent, HandoffMessage, HandoffRequest
@@ -310,7 +311,9 @@ async def test_outbox_rows_for_the_team_carry_no_identity(harness: Harness) -> N
     async with harness.db.transaction() as s:
         items = (await s.scalars(select(OutboxItem))).all()
     for item in items:
-        payload = harness.keyring.open_json(item.payload_enc)
+        payload = harness.keyring.open_json(
+            item.payload_enc, outbox_payload_context(item.recipient)
+        )
         if item.channel == "telegram":
             assert SHE not in payload["text"]
         else:

@@ -126,7 +126,7 @@ def _env(tmp_path: Path, teams: Path | None) -> dict[str, str]:
     }
     env.update(
         HELPLINE_DATABASE_URL=f"sqlite+aiosqlite:///{tmp_path / 'cli.db'}",
-        HELPLINE_SECRET_KEY="s" * 40,
+        HELPLINE_SECRET_KEY="yGy2VOGOqziDJEU_EzDDQwajPWo5lLWO2kJlWoc2GhCUOMaDW98btg",
         HELPLINE_DATA_DIR=str(tmp_path),
     )
     if teams is not None:

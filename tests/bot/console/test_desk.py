@@ -162,7 +162,7 @@ async def test_handoff_counts_reach_the_statistics(rt: Any) -> None:
         assert (await desk_of(rt).take("hoa", request_id)).ok
         assert (await desk_of(rt).end("hoa", request_id)).ok
     await rt.engine.stats.flush()
-    numbers = await compute(rt.db, 1)
+    numbers = await compute(rt.db, 7)
     north = numbers["handoffs"]["per_team"]["north"]
     assert north["requested"] == 5 and north["claimed"] == 5
     assert north["median_seconds_to_claim"] == 60

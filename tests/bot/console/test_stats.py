@@ -65,14 +65,16 @@ async def test_numbers_mask_small_counts(db: Database) -> None:
     await seed(db, today)
     n = await compute(db, 30, until=today)
     conv = n["conversations"]
-    assert conv["total"] == 12
+    assert conv["total"] == 10, "web only: the masked telegram count is left out"
     assert conv["by_channel"] == {"telegram": "< 5", "web": 10}
     per_day = {p["day"]: p["count"] for p in conv["per_day"]}
-    assert per_day[today.isoformat()] == 9 and per_day["2026-11-21"] == "< 5"
+    assert per_day[today.isoformat()] == 5, "7 on the web, rounded; telegram left out"
+    assert per_day["2026-11-21"] == "< 5"
     assert per_day["2026-11-20"] == 0 and len(per_day) == 30
     assert n["intents"] == {"greet": 40, "emergency": "< 5"}
     h = n["handoffs"]
-    assert h["requested"] == 14 and h["claimed"] == 11 and h["out_of_hours"] == 6
+    # hanoi only (12, 10, 6), rounded: hue's small counts are left out of totals.
+    assert h["requested"] == 10 and h["claimed"] == 10 and h["out_of_hours"] == 5
     assert h["median_seconds_to_claim"] == 300
     assert h["per_team"]["hanoi"]["out_of_hours_share"] == 0.5
     assert h["per_team"]["hue"] == {
@@ -90,8 +92,8 @@ async def test_stats_writer_and_reader_agree(db: Database) -> None:
     for _ in range(6):
         stats.count("conversations", "web")
     await stats.flush()
-    n = await compute(db, 1)
-    assert n["conversations"]["total"] == 6
+    n = await compute(db, 7)
+    assert n["conversations"]["total"] == 5, "6 rounded to the nearest 5"
 
 
 def test_charts_are_svg_with_masked_labels() -> None:

@@ -6,7 +6,7 @@ import asyncio
 
 from sqlalchemy import func, inspect, select
 
-from bot.crypto import KeyRing
+from bot.crypto import KeyRing, address_context
 from bot.messages import utcnow
 from bot.store.db import Database
 from bot.store.models import MessageRef, User
@@ -71,7 +71,8 @@ async def test_concurrent_first_contact_makes_one_row(database_url: str) -> None
             user = await s.scalar(select(User))
             assert user is not None and user.key == ring.user_key("telegram", "5551234567")
             assert (
-                "5551234567" not in user.address_enc and ring.open(user.address_enc) == "5551234567"
+                "5551234567" not in user.address_enc
+                and ring.open(user.address_enc, address_context(user.key)) == "5551234567"
             )
     finally:
         await db.dispose()
