@@ -196,7 +196,8 @@ class Runner:
 
         current = self.nodes.get(str(state.get("node") or ""))
         if ctx.intent == "emergency":
-            self._enter(turn, "emergency")
+            # Self-harm words get 113/115 first and then the careful words (distress_urgent).
+            self._enter(turn, self.refined("emergency", ctx.text))
         elif ctx.payload:
             self._payload(turn, ctx.payload, ctx.channel)
         elif ctx.intent in GLOBAL_INTENTS:
@@ -229,7 +230,7 @@ class Runner:
         for phrase, node_id in self.refinements.get(intent, []):
             if phrase in folded and (best is None or len(phrase) > best[0]):
                 best = (len(phrase), node_id)
-        return best[1] if best else self.entry[intent]
+        return best[1] if best else self.entry.get(intent, "emergency")
 
     # ----------------------------------------------------------------- helpers
     def _enter(self, turn: _Turn, node_id: str) -> None:
