@@ -166,7 +166,7 @@ def member_never_started(member_alias: str, alias: str) -> str:
 
 
 NO_OPEN_CHAT = (
-    "Bạn không có cuộc trò chuyện nào đang mở. Yêu cầu mới xuất hiện trong nhóm của tổ. / "
+    "Bạn không có cuộc trò chuyện nào đang mở. Yêu cầu mới xuất hiện trong nhóm Telegram của tổ. / "
     "You have no open chat. New requests appear in your team group."
 )
 WHICH_CHAT = (

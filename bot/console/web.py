@@ -23,6 +23,7 @@ from aiohttp import WSMsgType, web
 
 from bot.console import auth, pages
 from bot.console.desk import CONSOLE, Desk, NotAllowed, Result
+from bot.console.labels import relabel
 from bot.console.stats import charts, compute
 from bot.messages import Outgoing
 from bot.static_assets import asset_response
@@ -244,6 +245,10 @@ class ConsoleChannel:
         except ValueError:
             days = 30
         numbers = await compute(self.db, days)
+        # Names, not internal codes ("Helplines", not "ask_services").
+        numbers["intents"] = relabel(numbers["intents"], "intent", lang)
+        conversations = numbers["conversations"]
+        conversations["by_channel"] = relabel(conversations["by_channel"], "channel", lang)
         t = pages.T[lang]
         drawn = charts(
             numbers,
@@ -287,12 +292,12 @@ class ConsoleChannel:
 
     async def api_state(self, request: web.Request) -> web.Response:
         info, desk = await self._api_session(request)
-        return _json(await desk.state(info.login))
+        return _json(await desk.state(info.login, self._lang(request)))
 
     async def api_chat(self, request: web.Request) -> web.Response:
         info, desk = await self._api_session(request)
         try:
-            return _json(await desk.chat(info.login, _request_id(request)))
+            return _json(await desk.chat(info.login, _request_id(request), self._lang(request)))
         except NotAllowed:
             raise web.HTTPNotFound() from None
 
