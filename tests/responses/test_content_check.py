@@ -87,7 +87,8 @@ def test_a_copy_of_the_real_content_passes(flows: Path, capsys: pytest.CaptureFi
 
 PENALTY_NO_LAW = """
   fines_hearsay:
-    intents: [greet]
+    refines: greet
+    words: ["fines"]
     source: "a newspaper said so"
     reviewed: 2026-11-30
     text: {vi: "Đánh vợ bị phạt 5–10 triệu đồng.", en: "Beating a wife is fined 5–10 million VND."}
@@ -97,7 +98,8 @@ PENALTY_NO_LAW = """
 """
 PENALTY_NO_SOURCE = """
   prison_unsourced:
-    intents: [greet]
+    refines: greet
+    words: ["prison"]
     text: {vi: "Có thể bị tù đến 3 năm.", en: "It can mean up to 3 years in prison."}
     buttons:
       - label: {vi: "Menu", en: "Menu"}
@@ -106,7 +108,8 @@ PENALTY_NO_SOURCE = """
 FIFTEEN_LINES = "\\n".join(["Dòng ngắn."] * 15)
 TALL = """
   tall_message:
-    intents: [greet]
+    refines: greet
+    words: ["tall"]
     text: {vi: "%s", en: "Hi"}
     buttons:
       - label: {vi: "Menu", en: "Menu"}
