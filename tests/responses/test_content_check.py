@@ -110,11 +110,11 @@ TALL = """
   tall_message:
     refines: greet
     words: ["tall"]
-    text: {vi: "%s", en: "Hi"}
+    text: {vi: "LINES", en: "Hi"}
     buttons:
       - label: {vi: "Menu", en: "Menu"}
         goto: menu
-""" % FIFTEEN_LINES
+""".replace("LINES", FIFTEEN_LINES)
 
 BROKEN = [
     # (file, old text or None to append, new text, words the report must contain)
