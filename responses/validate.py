@@ -232,6 +232,18 @@ def validate(content: Content, today: date | None = None) -> list[Problem]:
                 Problem(phone.file, None, f"{where}: reviewed {phone.reviewed}, over a year ago")
             )
 
+    # The console names topics and intents: each one needs a label in both languages.
+    topic_labels = content.labels.get("topic", {})
+    intent_labels = content.labels.get("intent", {})
+    for node in nodes.values():
+        for button in node.buttons:
+            topic = button.args.get("topic") if button.action else None
+            if topic is not None and str(topic) not in topic_labels:
+                err(node, f"topic {topic!r} has no name under 'labels: topic:' (_meta.yml)")
+    for intent in TAXONOMY_INTENTS:
+        if intent not in intent_labels:
+            err(None, f"intent {intent!r} has no name under 'labels: intent:' (_meta.yml)")
+
     # Refinements: a more precise node for an intent when her words name the topic.
     for node in nodes.values():
         if node.refines is not None and node.refines not in TAXONOMY_INTENTS:

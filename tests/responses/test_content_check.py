@@ -220,6 +220,18 @@ BROKEN = [
     ),
     ("core.yml", None, TALL, ["core.yml: node tall_message", "15 lines", "one phone screen"]),
     (
+        "handoff.yml",
+        "args: {topic: other}",
+        "args: {topic: housing}",
+        ["handoff.yml: node handoff_topic", "'housing' has no name"],
+    ),
+    (
+        "_meta.yml",
+        '    ask_shelter: {vi: "Nơi tạm lánh", en: "Shelters"}\n',
+        "",
+        ["intent 'ask_shelter' has no name"],
+    ),
+    (
         "rights.yml",
         "Bạn là người quyết định bước tiếp theo.",
         "Bạn là người quyết định bước tiếp theo. " + "Thêm một câu giải thích. " * 16,
