@@ -67,3 +67,15 @@ def test_labels_for_codes_and_areas() -> None:
     assert shown_area("ben tre", [], "vi") == "Vĩnh Long"  # merged into Vĩnh Long in 2025
     assert shown_area("chồng tôi tên Hùng", [], "en") == UNMATCHED["en"]
     assert shown_area("", [], "vi") == ""
+
+
+def test_the_telegram_card_names_the_topic_in_both_languages() -> None:
+    from datetime import UTC, datetime
+
+    from handoff.texts import card, connected
+
+    shown = card("K7Q2", "Hà Nội", "vi", "violence_home", datetime.now(UTC))
+    assert "Bạo lực trong gia đình / Violence at home" in shown
+    assert "violence_home" not in shown
+    assert "Đang rất bế tắc / In deep distress" in connected("K7Q2", "", "vi", "distress")
+    assert "Topic: —" in card("K7Q2", "", "en", None, datetime.now(UTC))
