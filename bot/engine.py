@@ -41,7 +41,11 @@ from bot.store.models import User
 log = logging.getLogger(__name__)
 
 #: Intents that work from any state (DESIGN.md §3.6-7).
-GLOBAL_INTENTS = frozenset({"emergency", "stop", "help", "change_language", "delete_data"})
+GLOBAL_INTENTS = frozenset(
+    {"emergency", "suicidal_distress", "stop", "help", "change_language", "delete_data"}
+)
+#: Answered at once even during a handoff, and still relayed to the counsellor.
+ANSWER_AND_RELAY = frozenset({"emergency", "suicidal_distress"})
 #: During a handoff a long message is meant for the counsellor even if it
 #: sounds like "stop" or "menu"; only short ones are taken as commands
 #: (counted in syllables, as Vietnamese is written). Ending the chat by mistake
@@ -191,14 +195,15 @@ class Engine:
             attachment=incoming.attachment,
             placeholders=placeholders,
             in_handoff=in_handoff,
-            detected_language=parse.get("language") if parse else None,
+            detected_language=(parse or {}).get("language"),
+            channel=incoming.channel,
         )
         result: TurnResult = self.runner.step(ctx)
         user.state = result.state
         user.language = result.language
         messages = list(result.messages)
-        if in_handoff and intent == "emergency" and self.handoff is not None:
-            # Her words still reach the counsellor; the 113 answer comes first.
+        if in_handoff and intent in ANSWER_AND_RELAY and self.handoff is not None:
+            # Her words still reach the counsellor; the 113 (or 115) answer comes first.
             messages += await self.handoff.relay_from_user(session, user, incoming, intent)
         for call in result.actions:
             trace.actions.append(call.action.value)

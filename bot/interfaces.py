@@ -77,6 +77,9 @@ class TurnContext:
     in_handoff: bool = False
     #: Language the NLU believes the text is in ("vi"/"en"), when it can tell.
     detected_language: str | None = None
+    #: The channel she writes from ("telegram", "zalo_oa", "web"...): some questions
+    #: (discreet delivery) only make sense where notifications exist.
+    channel: str | None = None
 
 
 @dataclass(slots=True)

@@ -11,6 +11,7 @@ from __future__ import annotations
 from datetime import datetime
 
 from handoff.teams import VN_TZ
+from responses.labels import label
 
 ATTACHMENT_VI = {
     "photo": "một ảnh",
@@ -51,6 +52,14 @@ def when(moment: datetime) -> str:
 TAKE_LABEL = "Nhận / Take"
 
 
+def topic_names(topic: str | None) -> str:
+    """The topic she picked, named in both languages (never the internal code)."""
+    if not topic:
+        return "—"
+    vi, en = label("topic", topic, "vi"), label("topic", topic, "en")
+    return vi if vi == en else f"{vi} / {en}"
+
+
 def card(
     alias: str, area: str, language: str, topic: str | None, since: datetime, note: str = ""
 ) -> str:
@@ -58,7 +67,7 @@ def card(
         f"🆘 Yêu cầu mới / New request {tag(alias)}",
         f"Khu vực / Area: {area or '—'}",
         f"Ngôn ngữ / Language: {language}",
-        f"Chủ đề / Topic: {topic or '—'}",
+        f"Chủ đề / Topic: {topic_names(topic)}",
         f"Chờ từ / Waiting since: {when(since)}",
     ]
     if note:
@@ -96,7 +105,7 @@ ALERT_YOURS_ALREADY = "Yêu cầu này đã là của bạn. / This request is a
 def connected(alias: str, area: str, language: str, topic: str | None) -> str:
     return (
         f"🔗 Đã kết nối với {tag(alias)} / Connected with {tag(alias)}\n"
-        f"Khu vực / Area: {area or '—'} · {language} · {topic or '—'}\n"
+        f"Khu vực / Area: {area or '—'} · {language} · {topic_names(topic)}\n"
         "Mọi tin bạn gửi ở đây sẽ đến người đó, ký tên “tổ hỗ trợ” (không có tên bạn). / "
         "What you write here reaches her, signed “the team” (never your name).\n"
         "/end — kết thúc / end the chat · /release — trả lại hàng chờ / give it back\n"
@@ -172,7 +181,7 @@ def member_never_started(member_alias: str, alias: str) -> str:
 
 
 NO_OPEN_CHAT = (
-    "Bạn không có cuộc trò chuyện nào đang mở. Yêu cầu mới xuất hiện trong nhóm của tổ. / "
+    "Bạn không có cuộc trò chuyện nào đang mở. Yêu cầu mới xuất hiện trong nhóm Telegram của tổ. / "
     "You have no open chat. New requests appear in your team group."
 )
 WHICH_CHAT = (

@@ -15,7 +15,7 @@ from typing import Any
 import yaml
 from pydantic import ValidationError
 
-from responses.model import Content, Node, Placeholder
+from responses.model import Content, Node, Phone, Placeholder, Text
 
 #: The flow files shipped with the package.
 DEFAULT_FLOWS_DIR = Path(__file__).resolve().parent / "flows"
@@ -80,6 +80,8 @@ def load_content(flows_dir: str | Path | None = None) -> tuple[Content, list[Pro
     problems: list[Problem] = []
     nodes: dict[str, Node] = {}
     placeholders: dict[str, Placeholder] = {}
+    phones: dict[str, Phone] = {}
+    labels: dict[str, dict[str, Text]] = {}
     files = sorted([*directory.glob("*.yml"), *directory.glob("*.yaml")])
     if not directory.is_dir():
         problems.append(Problem(str(directory), None, "flows directory not found"))
@@ -99,7 +101,7 @@ def load_content(flows_dir: str | Path | None = None) -> tuple[Content, list[Pro
         if not isinstance(data, dict):
             problems.append(Problem(name, None, "a flow file is a mapping with 'nodes:'"))
             continue
-        unknown = set(data) - {"nodes", "placeholders"}
+        unknown = set(data) - {"nodes", "placeholders", "phones", "labels"}
         if unknown:
             problems.append(Problem(name, None, f"unknown top-level keys: {sorted(unknown)}"))
         for key, raw in (data.get("placeholders") or {}).items():
@@ -108,6 +110,8 @@ def load_content(flows_dir: str | Path | None = None) -> tuple[Content, list[Pro
             except ValidationError as exc:
                 for msg in _format_validation(exc):
                     problems.append(Problem(name, None, f"placeholder {key}: {msg}"))
+        _load_phones(name, data.get("phones"), phones, problems)
+        _load_labels(name, data.get("labels"), labels, problems)
         raw_nodes = data.get("nodes") or {}
         if not isinstance(raw_nodes, dict):
             problems.append(Problem(name, None, "'nodes:' must map node ids to nodes"))
@@ -127,4 +131,56 @@ def load_content(flows_dir: str | Path | None = None) -> tuple[Content, list[Pro
             except ValidationError as exc:
                 for msg in _format_validation(exc):
                     problems.append(Problem(name, node_id, msg))
-    return Content(nodes=nodes, placeholders=placeholders), problems
+    content = Content(nodes=nodes, placeholders=placeholders, phones=phones, labels=labels)
+    return content, problems
+
+
+def phone_key(written: str) -> str:
+    """Digits only, +84 written as 0: the key of the vetted ``phones:`` list."""
+    digits = re.sub(r"\D", "", written)
+    if written.strip().startswith("+84"):
+        digits = "0" + digits[2:]
+    return digits
+
+
+def _load_phones(name: str, raw: Any, phones: dict[str, Phone], problems: list[Problem]) -> None:
+    """``phones:`` maps a number as written to what it is, its source and review date."""
+    if raw is None:
+        return
+    if not isinstance(raw, dict):
+        problems.append(Problem(name, None, "'phones:' maps numbers to {what, source, reviewed}"))
+        return
+    for written, entry in raw.items():
+        key = phone_key(str(written))
+        if not key:
+            problems.append(Problem(name, None, f"phones: {written!r} is not a number"))
+            continue
+        if key in phones:
+            problems.append(Problem(name, None, f"phones: {written!r} is listed twice"))
+            continue
+        try:
+            phones[key] = Phone.model_validate({**(entry or {}), "file": name})
+        except ValidationError as exc:
+            for msg in _format_validation(exc):
+                problems.append(Problem(name, None, f"phones: {written}: {msg}"))
+
+
+def _load_labels(
+    name: str, raw: Any, labels: dict[str, dict[str, Text]], problems: list[Problem]
+) -> None:
+    """``labels:`` maps a kind (topic, intent, channel) to codes and their names."""
+    if raw is None:
+        return
+    if not isinstance(raw, dict):
+        problems.append(Problem(name, None, "'labels:' maps kinds to {code: {vi, en}}"))
+        return
+    for kind, codes in raw.items():
+        if not isinstance(codes, dict):
+            problems.append(Problem(name, None, f"labels: {kind}: map codes to {{vi, en}}"))
+            continue
+        for code, text in codes.items():
+            try:
+                labels.setdefault(str(kind), {})[str(code)] = Text.model_validate(text)
+            except ValidationError as exc:
+                for msg in _format_validation(exc):
+                    problems.append(Problem(name, None, f"labels: {kind}.{code}: {msg}"))

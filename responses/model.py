@@ -44,10 +44,21 @@ TAXONOMY_INTENTS = (
     "help",
     "change_language",
     "out_of_scope",
+    # Topics added with the second edition of the content (nlu/data/topics.yml).
+    "ask_evidence",
+    "ask_call_113",
+    "ask_shelter",
+    "suicidal_distress",
 )
 
 #: Intents answered from any state, even mid-flow or while collecting a slot.
-GLOBAL_INTENTS = ("stop", "help", "change_language", "delete_data")
+#: Suicidal distress is here for the same reason as an emergency: it must never
+#: be swallowed by a half-done flow (the engine lists it too).
+GLOBAL_INTENTS = ("stop", "help", "change_language", "delete_data", "suicidal_distress")
+
+#: Channels where nothing pops up on a lock screen (the web page, the terminal):
+#: the "discreet delivery" question means nothing there and is not asked.
+NO_NOTIFICATION_CHANNELS = frozenset({"web", "terminal"})
 
 #: Intents that may be used in a node's ``on:`` map (node-local transitions).
 LOCAL_INTENTS = TAXONOMY_INTENTS
@@ -210,6 +221,8 @@ class Node(_Strict):
     collect: str | None = None
     next: str | None = None
     actions: list[str] = Field(default_factory=list)
+    refines: str | None = None
+    words: list[str] = Field(default_factory=list)
     protect: bool | None = None
     factual: bool = False
     source: str | None = None
@@ -247,6 +260,10 @@ class Node(_Strict):
             raise ValueError("a node that collects a slot needs 'next'")
         if self.collect is not None and not SLUG_RE.match(self.collect):
             raise ValueError("slot names are lower-case slugs like 'area'")
+        if (self.refines is None) != (not self.words):
+            raise ValueError("'refines' (an intent) and 'words' go together")
+        if any(not w.strip() for w in self.words):
+            raise ValueError("'words' must not contain empty phrases")
         return self
 
     @property
@@ -268,8 +285,28 @@ class Placeholder(_Strict):
     template: Text | None = None
 
 
+class Phone(_Strict):
+    """A vetted number: what it is, where that was checked and when."""
+
+    what: str
+    source: str
+    reviewed: date
+    file: str = ""
+
+    @field_validator("what", "source")
+    @classmethod
+    def _not_blank(cls, value: str) -> str:
+        if not value.strip():
+            raise ValueError("must not be empty")
+        return value
+
+
 class Content(_Strict):
-    """All nodes and placeholders of every flow file, keyed by id."""
+    """All nodes, placeholders, vetted phone numbers and labels of every flow file."""
 
     nodes: dict[str, Node]
     placeholders: dict[str, Placeholder]
+    #: Digits only ("19009696680" style keys, "113") → the vetted entry.
+    phones: dict[str, Phone] = Field(default_factory=dict)
+    #: ``labels[kind][code]``: how the console names a topic, an intent, a channel.
+    labels: dict[str, dict[str, Text]] = Field(default_factory=dict)

@@ -20,7 +20,14 @@ from typing import Any
 
 from bot.interfaces import Action, ActionCall, TurnContext, TurnResult
 from bot.messages import Button, Outgoing
-from responses.model import DEFAULT_LANGUAGE, GLOBAL_INTENTS, LANGUAGES, Content, Node
+from responses.model import (
+    DEFAULT_LANGUAGE,
+    GLOBAL_INTENTS,
+    LANGUAGES,
+    NO_NOTIFICATION_CHANNELS,
+    Content,
+    Node,
+)
 
 #: ``{name}`` in a text; names are declared under ``placeholders:``.
 PLACEHOLDER_RE = re.compile(r"\{([a-z_][a-z0-9_]*)\}")
@@ -31,7 +38,11 @@ LANGUAGE_SWITCH_CONFIDENCE = 0.6
 _NO_AUTO_SWITCH = frozenset({"affirm", "deny", "change_language"})
 
 #: Nodes of the "talk to a person" set-up; leaving them forgets a half-done set-up.
-HANDOFF_SETUP = frozenset({"handoff_consent", "discreet", "handoff_area", "handoff_topic"})
+HANDOFF_SETUP = frozenset(
+    {"handoff_consent", "consent_full", "discreet", "handoff_area", "handoff_topic"}
+)
+#: Nodes whose text she may have agreed to (the short consent or its full version).
+CONSENT_NODES = ("handoff_consent", "consent_full")
 
 #: Longest area text kept (a commune/ward/province name, not a story).
 MAX_AREA_CHARS = 120
@@ -56,6 +67,11 @@ def _fold(text: str) -> str:
     """Lower-case, no diacritics: 'Tiếng Anh' and 'tieng anh' read the same."""
     text = text.lower().replace("đ", "d")
     return "".join(c for c in unicodedata.normalize("NFD", text) if not unicodedata.combining(c))
+
+
+def _words(text: str | None) -> str:
+    """Folded text with single spaces around words, for whole-phrase matching."""
+    return " " + " ".join(re.sub(r"[^a-z0-9-]+", " ", _fold(text or "")).split()) + " "
 
 
 def language_named(text: str | None, entities: list[dict[str, Any]]) -> str | None:
@@ -100,6 +116,12 @@ class Runner:
         self.entry: dict[str, str] = {
             intent: node.id for node in self.nodes.values() for intent in node.intents
         }
+        # Refinements: intent → nodes with the phrases that make a more precise answer.
+        self.refinements: dict[str, list[tuple[str, str]]] = {}
+        for node in self.nodes.values():
+            if node.refines:
+                for phrase in node.words:
+                    self.refinements.setdefault(node.refines, []).append((_words(phrase), node.id))
         self.topics = frozenset(
             str(b.args["topic"])
             for node in self.nodes.values()
@@ -172,9 +194,10 @@ class Runner:
 
         current = self.nodes.get(str(state.get("node") or ""))
         if ctx.intent == "emergency":
-            self._enter(turn, "emergency")
+            # Self-harm words get 113/115 first and then the careful words (distress_urgent).
+            self._enter(turn, self.refined("emergency", ctx.text))
         elif ctx.payload:
-            self._payload(turn, ctx.payload)
+            self._payload(turn, ctx.payload, ctx.channel)
         elif ctx.intent in GLOBAL_INTENTS:
             self._global(turn, ctx)
         elif ctx.attachment:
@@ -185,12 +208,27 @@ class Runner:
         elif current is not None and ctx.intent in current.on:
             self._enter(turn, current.on[ctx.intent])
         elif ctx.intent is not None and ctx.intent in self.entry:
-            self._enter(turn, self.entry[ctx.intent])
+            self._enter(turn, self.refined(ctx.intent, ctx.text))
         else:
             self._enter(turn, "fallback")
+        if not _has_notifications(ctx.channel):
+            _drop_discreet_buttons(turn.messages)
         return TurnResult(
             messages=turn.messages, state=turn.state, language=turn.language, actions=turn.actions
         )
+
+    def refined(self, intent: str, text: str | None) -> str:
+        """The intent's entry node, or a more precise one when her words name its topic.
+
+        "thu tuc ly hon" is ``ask_rights`` to the classifier; the divorce node answers
+        it better than the rights menu. The longest matching phrase wins.
+        """
+        folded = _words(text)
+        best: tuple[int, str] | None = None
+        for phrase, node_id in self.refinements.get(intent, []):
+            if phrase in folded and (best is None or len(phrase) > best[0]):
+                best = (len(phrase), node_id)
+        return best[1] if best else self.entry.get(intent, "emergency")
 
     # ----------------------------------------------------------------- helpers
     def _enter(self, turn: _Turn, node_id: str) -> None:
@@ -264,6 +302,8 @@ class Runner:
             self._enter(turn, "erase_confirm")
         elif ctx.intent == "help":
             self._enter(turn, "menu")
+        elif ctx.intent == "suicidal_distress":
+            self._enter(turn, self.entry["suicidal_distress"])
         else:
             self._enter(turn, "stop")
 
@@ -280,7 +320,7 @@ class Runner:
         turn.slots[str(node.collect)] = " ".join(value.split())[:MAX_AREA_CHARS]
         self._enter(turn, str(node.next))
 
-    def _payload(self, turn: _Turn, payload: str) -> None:
+    def _payload(self, turn: _Turn, payload: str, channel: str | None = None) -> None:
         state = turn.state
         if payload in _COMMANDS:
             self._enter(turn, _COMMANDS[payload])
@@ -296,7 +336,8 @@ class Runner:
         elif kind != "a":
             self._enter(turn, "expired")
         elif name == "consent" and not arg:
-            consent = self.nodes["handoff_consent"]
+            seen = str(state.get("node") or "")
+            consent = self.nodes[seen if seen in CONSENT_NODES else "handoff_consent"]
             turn.actions.append(
                 ActionCall(
                     Action.CONSENT,
@@ -308,7 +349,7 @@ class Runner:
                 )
             )
             state["consent"] = True
-            if state.get("discreet_asked"):
+            if state.get("discreet_asked") or not _has_notifications(channel):
                 self._enter(turn, "handoff_area")
             else:
                 state["after_discreet"] = "handoff_area"
@@ -340,6 +381,21 @@ class Runner:
                 self._enter(turn, "discreet_set")
         else:
             self._enter(turn, "expired")
+
+
+def _has_notifications(channel: str | None) -> bool:
+    """Does "arrive silently, with a neutral first line" mean anything on this channel?
+
+    An unknown channel (None) is treated as one with notifications: asking is
+    harmless, not asking could leave a revealing line on a lock screen.
+    """
+    return channel not in NO_NOTIFICATION_CHANNELS
+
+
+def _drop_discreet_buttons(messages: list[Outgoing]) -> None:
+    """The web page and the terminal show no notifications: no "discreet" button there."""
+    for message in messages:
+        message.buttons = [b for b in message.buttons if b.payload != "n:discreet"]
 
 
 def _clean_state(state: dict[str, Any] | None) -> dict[str, Any]:

@@ -2,17 +2,25 @@
 
 A wrong phone number, a dead button or a missing translation reaches a person
 in danger; these checks make such mistakes fail before release, each naming
-the file and node to fix. Errors block; warnings point at style limits (short
-messages, at most five buttons for Zalo) that a reviewer should look at.
+the file and node to fix. Errors block; warnings point at style limits (at
+most five buttons for Zalo, messages over 600 characters) that a reviewer
+should look at.
+
+Facts age and numbers change, so the check also refuses: a phone number that
+is not in the vetted ``phones:`` list (each with a source and a review date),
+a fine or prison range in a node whose source does not cite a law text, a
+``reviewed`` date older than a year, and a message longer than one phone
+screen (:data:`SCREEN_CHARS` characters or :data:`SCREEN_LINES` lines).
 """
 
 from __future__ import annotations
 
 import re
 from collections.abc import Iterator
+from datetime import date, timedelta
 from pathlib import Path
 
-from responses.loader import Problem, load_content
+from responses.loader import Problem, load_content, phone_key
 from responses.model import (
     SYSTEM_NODES,
     TAXONOMY_INTENTS,
@@ -22,8 +30,15 @@ from responses.model import (
 
 #: Zalo's text limit is the smallest of our channels (Telegram: 4096).
 MAX_TEXT_CHARS = 2000
-#: Our own style limit: one idea per message, readable on a small phone.
+#: Our own style limit: one idea per message, readable on a small phone (a warning).
 STYLE_TEXT_CHARS = 600
+#: One phone screen (an error): a 360-pixel-wide phone shows about 14 lines of
+#: chat text of ~50 characters, less the keyboard and the buttons. Measured on
+#: the text as sent, with placeholders filled by their default sentences.
+SCREEN_CHARS = 700
+SCREEN_LINES = 14
+#: Facts are re-checked at least once a year.
+MAX_REVIEW_AGE = timedelta(days=366)
 #: Telegram's callback data limit, in bytes of UTF-8.
 MAX_PAYLOAD_BYTES = 64
 MAX_LABEL_CHARS = 30
@@ -43,6 +58,18 @@ _LAW_BEFORE_RE = re.compile(
 #: Law references make a node factual even without a phone number.
 _LAW_RE = re.compile(
     r"\d+/\d{4}/|\bĐiều\s+\d|\b[Aa]rt(?:icle)?s?\.?\s+\d|Nghị định|Decree|Bộ luật|Penal Code"
+)
+#: A fine or prison range: "5–10 triệu", "6 tháng–3 năm", "đến 3 năm", "up to 15 years".
+_PENALTY_RE = re.compile(
+    r"\d+(?:[.,]\d+)?\s*(?:tháng|months?)?\s*(?:–|—|-|đến|tới|to)\s*\d+(?:[.,]\d+)?\s*"
+    r"(?:triệu|million|tỷ|billion|năm|years?)\b"
+    r"|(?:đến|tới|up to)\s+\d+\s*(?:năm|years?)\b",
+    re.IGNORECASE,
+)
+#: A source that names the legal text a penalty comes from.
+_LAW_SOURCE_RE = re.compile(
+    r"\b(?:Decree|Penal Code|Code|Law|Resolution|Circular)\b|Nghị định|Bộ luật|Luật|Thông tư",
+    re.IGNORECASE,
 )
 _ANY_BRACES_RE = re.compile(r"\{([^{}]*)\}")
 _PLACEHOLDER_NAME_RE = re.compile(r"^[a-z_][a-z0-9_]*$")
@@ -109,9 +136,31 @@ def is_factual(node: Node) -> bool:
     if node.factual:
         return True
     for _, text in _all_texts(node):
-        if _LAW_RE.search(text) or any(True for _ in phone_numbers(text)):
+        if _LAW_RE.search(text) or _PENALTY_RE.search(text):
+            return True
+        if any(True for _ in phone_numbers(text)):
             return True
     return False
+
+
+def penalties(text: str) -> list[str]:
+    """Fine and prison ranges written in a text ("5–10 triệu", "up to 3 years")."""
+    return [m.group(0) for m in _PENALTY_RE.finditer(text)]
+
+
+def screen_size(text: str) -> tuple[int, int]:
+    """(characters, lines) of a message as a phone shows it."""
+    return len(text), len(text.splitlines()) or 1
+
+
+def _with_defaults(content: Content, text: str, language: str) -> str:
+    """The text with each known placeholder replaced by its default sentence."""
+
+    def sub(match: re.Match[str]) -> str:
+        spec = content.placeholders.get(match.group(1))
+        return spec.default.get(language) if spec is not None else match.group(0)
+
+    return _ANY_BRACES_RE.sub(sub, text)
 
 
 def _targets(content: Content, node: Node) -> Iterator[str]:
@@ -140,10 +189,11 @@ def _targets(content: Content, node: Node) -> Iterator[str]:
         yield "menu"
 
 
-def validate(content: Content) -> list[Problem]:
+def validate(content: Content, today: date | None = None) -> list[Problem]:
     """Every cross-node rule; see the module docstring for why each matters."""
     problems: list[Problem] = []
     nodes = content.nodes
+    today = today or date.today()
     first_file = "flows"  # problems about the whole set, not one file
 
     def err(node: Node | None, message: str, severity: str = "error") -> None:
@@ -169,6 +219,36 @@ def validate(content: Content) -> list[Problem]:
             names = ", ".join(f"{n.id} ({n.file})" for n in owners)
             err(owners[1], f"intent {intent!r} enters several nodes: {names}")
 
+    # The vetted phone list: well-formed numbers, each re-checked within a year.
+    for key, phone in content.phones.items():
+        where = f"phones: {key} ({phone.what})"
+        problems.extend(
+            Problem(phone.file, None, f"{where}: {issue}")
+            for _, issue in phone_numbers(key)
+            if issue
+        )
+        if today - phone.reviewed > MAX_REVIEW_AGE:
+            problems.append(
+                Problem(phone.file, None, f"{where}: reviewed {phone.reviewed}, over a year ago")
+            )
+
+    # The console names topics and intents: each one needs a label in both languages.
+    topic_labels = content.labels.get("topic", {})
+    intent_labels = content.labels.get("intent", {})
+    for node in nodes.values():
+        for button in node.buttons:
+            topic = button.args.get("topic") if button.action else None
+            if topic is not None and str(topic) not in topic_labels:
+                err(node, f"topic {topic!r} has no name under 'labels: topic:' (_meta.yml)")
+    for intent in TAXONOMY_INTENTS:
+        if intent not in intent_labels:
+            err(None, f"intent {intent!r} has no name under 'labels: intent:' (_meta.yml)")
+
+    # Refinements: a more precise node for an intent when her words name the topic.
+    for node in nodes.values():
+        if node.refines is not None and node.refines not in TAXONOMY_INTENTS:
+            err(node, f"refines {node.refines!r}, which is not in the NLU taxonomy")
+
     # Placeholders.
     for name, spec in content.placeholders.items():
         if not _PLACEHOLDER_NAME_RE.match(name):
@@ -177,6 +257,10 @@ def validate(content: Content) -> list[Problem]:
             for lang in ("vi", "en"):
                 if "{value}" not in spec.template.get(lang):
                     err(None, f"placeholder {name}: template ({lang}) lacks {{value}}")
+        for lang in ("vi", "en"):
+            for written, issue in phone_numbers(spec.default.get(lang)):
+                if issue or phone_key(written) not in content.phones:
+                    err(None, f"placeholder {name} ({lang}): number {written!r} is not vetted")
 
     for node in nodes.values():
         # Links.
@@ -205,6 +289,26 @@ def validate(content: Content) -> list[Problem]:
             for written, issue in phone_numbers(text):
                 if issue:
                     err(node, f"{where}: phone number {written!r}: {issue}")
+                elif phone_key(written) not in content.phones:
+                    err(
+                        node,
+                        f"{where}: phone number {written!r} is not in the vetted list "
+                        "(add it under 'phones:' with its source and review date)",
+                    )
+            shown = _with_defaults(content, text, "en" if where.endswith("(en)") else "vi")
+            chars, lines = screen_size(shown)
+            if chars > SCREEN_CHARS or lines > SCREEN_LINES:
+                err(
+                    node,
+                    f"{where} is longer than one phone screen ({chars} characters, "
+                    f"{lines} lines; at most {SCREEN_CHARS} and {SCREEN_LINES})",
+                )
+            if penalties(text) and not (node.source and _LAW_SOURCE_RE.search(node.source)):
+                err(
+                    node,
+                    f"{where}: fine or prison range {penalties(text)[0]!r} needs a source "
+                    "that names the law text (Decree 282/2025, Penal Code Art. …)",
+                )
         if node.id.startswith("handoff_"):
             for where, text in _all_texts(node):
                 if _ALARM_RE.search(text.split("\n", 1)[0]):
@@ -219,6 +323,8 @@ def validate(content: Content) -> list[Problem]:
             err(node, "factual text (numbers or law) needs 'source' and 'reviewed' (a date)")
         elif node.source and node.reviewed is None:
             err(node, "'source' given without 'reviewed' (the date it was checked)")
+        if node.reviewed is not None and today - node.reviewed > MAX_REVIEW_AGE:
+            err(node, f"reviewed {node.reviewed}, over a year ago: re-check its facts")
 
         # Buttons.
         if len(node.buttons) > STYLE_MAX_BUTTONS:
@@ -237,7 +343,9 @@ def validate(content: Content) -> list[Problem]:
                     )
 
     # Reachability: from intents, commands and the nodes the engine renders.
-    roots = [n for n in SYSTEM_NODES if n in nodes] + [n.id for n in nodes.values() if n.intents]
+    roots = [n for n in SYSTEM_NODES if n in nodes] + [
+        n.id for n in nodes.values() if n.intents or n.refines
+    ]
     seen: set[str] = set()
     todo = list(roots)
     while todo:

@@ -79,6 +79,7 @@ def _command_payload(command: str) -> str:
     aliases = {
         "xoa": "erase",
         "xoá": "erase",
+        "xóa": "erase",
         "erase": "erase",
         "start": "start",
         "menu": "menu",

@@ -18,6 +18,7 @@ from typing import Any
 
 from sqlalchemy import or_, select
 
+from bot.console.labels import shown_area, topic_label
 from bot.messages import Incoming, utcnow
 
 CONSOLE = "console"
@@ -65,7 +66,7 @@ class Desk:
 
     # ---- reading -------------------------------------------------------------
 
-    async def state(self, login: str) -> dict[str, Any]:
+    async def state(self, login: str, language: str = "vi") -> dict[str, Any]:
         from handoff import store
         from handoff.models import ACTIVE, QUEUED, HandoffRequest
 
@@ -90,14 +91,16 @@ class Desk:
             mine = await store.member_requests(session, keys) if keys else []
             mine = [r for r in mine if r.status == ACTIVE]
 
+        team_areas = [a for team, _m in self.teams(login) for a in team.areas]
+
         def row(r: Any) -> dict[str, Any]:
             area, topic = store.open_details(self.h.keyring, r)
             return {
                 "id": r.id,
                 "alias": f"#{r.alias}",
-                "area": area,
+                "area": shown_area(area, team_areas, language),
                 "language": r.language,
-                "topic": topic or "",
+                "topic": topic_label(topic, language),
                 "team": r.team_id,
                 "waiting_seconds": max(0, int((now - r.queued_at).total_seconds())),
             }
@@ -126,7 +129,7 @@ class Desk:
             raise NotAllowed()
         return request
 
-    async def chat(self, login: str, request_id: int) -> dict[str, Any]:
+    async def chat(self, login: str, request_id: int, language: str = "vi") -> dict[str, Any]:
         """Her chat with this member: the transcript and the team's private notes."""
         from handoff import store
         from handoff.models import HandoffMessage
@@ -135,14 +138,15 @@ class Desk:
             request = await self._request(session, login, request_id)
             area, topic = store.open_details(self.h.keyring, request)
             held = request.member_key is not None and request.member_key in self.member_keys(login)
+            team_areas = [a for team, _m in self.teams(login) for a in team.areas]
             info: dict[str, Any] = {
                 "id": request.id,
                 "alias": f"#{request.alias}",
                 "status": request.status,
                 "close_reason": request.close_reason,
-                "area": area,
+                "area": shown_area(area, team_areas, language),
                 "language": request.language,
-                "topic": topic or "",
+                "topic": topic_label(topic, language),
                 "mine": held,
                 "messages": [],
                 "notes": [],

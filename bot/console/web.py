@@ -24,6 +24,7 @@ from aiohttp import WSMsgType, web
 from bot.client_ip import client_ip, parse_proxies
 from bot.console import auth, pages
 from bot.console.desk import CONSOLE, Desk, NotAllowed, Result
+from bot.console.labels import relabel
 from bot.console.stats import charts, compute, window
 from bot.messages import Outgoing
 from bot.static_assets import asset_response
@@ -272,6 +273,10 @@ class ConsoleChannel:
             if not teams:
                 raise web.HTTPForbidden(text="statistics are for team members")
         numbers = await compute(self.db, window(request.query.get("days")), teams=teams)
+        # Names, not internal codes ("Helplines", not "ask_services").
+        numbers["intents"] = relabel(numbers["intents"], "intent", lang)
+        conversations = numbers["conversations"]
+        conversations["by_channel"] = relabel(conversations["by_channel"], "channel", lang)
         t = pages.T[lang]
         drawn = charts(
             numbers,
@@ -315,12 +320,12 @@ class ConsoleChannel:
 
     async def api_state(self, request: web.Request) -> web.Response:
         info, desk = await self._api_session(request)
-        return _json(await desk.state(info.login))
+        return _json(await desk.state(info.login, self._lang(request)))
 
     async def api_chat(self, request: web.Request) -> web.Response:
         info, desk = await self._api_session(request)
         try:
-            return _json(await desk.chat(info.login, _request_id(request)))
+            return _json(await desk.chat(info.login, _request_id(request), self._lang(request)))
         except NotAllowed:
             raise web.HTTPNotFound() from None
 

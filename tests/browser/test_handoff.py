@@ -36,7 +36,7 @@ def ask_for_a_person(page: Any) -> None:
     expect(area_skip.last).to_be_visible()
     area_skip.last.click()
     press(page, "Bạo lực trong gia đình")
-    expect(page.locator(BOT).filter(has_text="Một thành viên của nhóm").last).to_be_visible()
+    expect(page.locator(BOT).filter(has_text="Một thành viên của tổ hỗ trợ").last).to_be_visible()
 
 
 def test_whole_handoff_between_web_chat_and_console(browser: Any, server: Server) -> None:

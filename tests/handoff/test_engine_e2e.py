@@ -151,7 +151,7 @@ async def test_stop_and_erase_always_work_mid_handoff(flow: Flow) -> None:
     await flow.drain()
     await flow.say("xoá dữ liệu", other)
     if any(b for m in flow.last for b in m.buttons):
-        await flow.tap("xo", other)  # the flows confirm erase with a button
+        await flow.tap("xóa", other)  # the flows confirm erase with a button
     await flow.drain()
     assert any("ended the chat" in t for t in flow.telegram.texts_to(LAN))
     async with flow.rt.db.transaction() as s:

@@ -12,7 +12,7 @@ import pytest
 from responses import ContentError, load_runner
 from responses.cli import main, register
 from responses.loader import DEFAULT_FLOWS_DIR
-from responses.validate import check, phone_numbers
+from responses.validate import check, penalties, phone_numbers
 
 ORPHAN = """
   orphan_note:
@@ -86,6 +86,37 @@ def test_a_copy_of_the_real_content_passes(flows: Path, capsys: pytest.CaptureFi
     assert run_check(flows, capsys)[0] == 0
 
 
+PENALTY_NO_LAW = """
+  fines_hearsay:
+    refines: greet
+    words: ["fines"]
+    source: "a newspaper said so"
+    reviewed: 2026-11-30
+    text: {vi: "Đánh vợ bị phạt 5–10 triệu đồng.", en: "Beating a wife is fined 5–10 million VND."}
+    buttons:
+      - label: {vi: "Menu", en: "Menu"}
+        goto: menu
+"""
+PENALTY_NO_SOURCE = """
+  prison_unsourced:
+    refines: greet
+    words: ["prison"]
+    text: {vi: "Có thể bị tù đến 3 năm.", en: "It can mean up to 3 years in prison."}
+    buttons:
+      - label: {vi: "Menu", en: "Menu"}
+        goto: menu
+"""
+FIFTEEN_LINES = "\\n".join(["Dòng ngắn."] * 15)
+TALL = """
+  tall_message:
+    refines: greet
+    words: ["tall"]
+    text: {vi: "LINES", en: "Hi"}
+    buttons:
+      - label: {vi: "Menu", en: "Menu"}
+        goto: menu
+""".replace("LINES", FIFTEEN_LINES)
+
 BROKEN = [
     # (file, old text or None to append, new text, words the report must contain)
     ("core.yml", None, ORPHAN, ["core.yml: node orphan_note", "unreachable"]),
@@ -98,13 +129,13 @@ BROKEN = [
     ("core.yml", None, NO_ENGLISH, ["core.yml: node only_vi", "missing the 'en' text"]),
     (
         "rights.yml",
-        '    source: "Law 13/2022/QH15 Art. 9 (lawnet.vn, facts sheet §1)"\n',
+        '    source: "Law 13/2022/QH15 Art. 9 (lawnet.vn)"\n',
         "",
         ["rights.yml: node rights_victim", "'source' and 'reviewed'"],
     ),
     (
         "rights.yml",
-        "    reviewed: 2026-11-22\n    text:\n      vi: |-\n        Theo Điều 9",
+        "    reviewed: 2026-11-30\n    text:\n      vi: |-\n        Theo Điều 9",
         "    text:\n      vi: |-\n        Theo Điều 9",
         ["rights.yml: node rights_victim", "reviewed"],
     ),
@@ -142,8 +173,8 @@ BROKEN = [
     ),
     (
         "services.yml",
-        "8–17 giờ\n          {local_contacts}",
-        "8–17 giờ\n          {local_contact}",
+        "nghỉ ngày lễ\n          {local_contacts}",
+        "nghỉ ngày lễ\n          {local_contact}",
         ["services.yml: node services", "unknown placeholder {local_contact}"],
     ),
     (
@@ -153,6 +184,66 @@ BROKEN = [
         ["intent 'thanks' has no entry node", "core.yml: node thanks"],
     ),
     ("erase.yml", "    buttons:", "    buttom:", ["erase.yml: node erase_confirm", "buttom"]),
+    # The second-edition rules: vetted numbers, sourced penalties, yearly review, one screen.
+    (
+        "services.yml",
+        "• 1800 1233: trợ giúp pháp lý",
+        "• 1800 1234: trợ giúp pháp lý",
+        ["services.yml: node services", "'1800 1234'", "not in the vetted list"],
+    ),
+    (
+        "_meta.yml",
+        '  "1800 1769":',
+        '  "1800 1769 ":\n    what: "again"\n    source: "x"\n    reviewed: 2026-11-30\n  "18001769":',
+        ["_meta.yml", "listed twice"],
+    ),
+    (
+        "_meta.yml",
+        '    reviewed: 2026-11-30\n  "114":',
+        '    reviewed: 2025-06-01\n  "114":',
+        ["_meta.yml", "phones: 113", "over a year ago"],
+    ),
+    (
+        "_meta.yml",
+        '    source: "Standard emergency number; free: Circular 02/2020/TT-BTTTT (lawnet.vn)"\n'
+        '    reviewed: 2026-11-30\n  "115":',
+        '    source: "Standard emergency number; free: Circular 02/2020/TT-BTTTT (lawnet.vn)"\n'
+        '  "115":',
+        ["_meta.yml", "phones: 114", "reviewed", "Field required"],
+    ),
+    ("core.yml", None, PENALTY_NO_LAW, ["core.yml: node fines_hearsay", "'5–10 triệu", "law text"]),
+    ("core.yml", None, PENALTY_NO_SOURCE, ["core.yml: node prison_unsourced", "'source'"]),
+    (
+        "rights.yml",
+        "    reviewed: 2026-11-30\n    text:\n      vi: |-\n        Theo Điều 9",
+        "    reviewed: 2025-11-01\n    text:\n      vi: |-\n        Theo Điều 9",
+        ["rights.yml: node rights_victim", "reviewed 2025-11-01, over a year ago"],
+    ),
+    ("core.yml", None, TALL, ["core.yml: node tall_message", "15 lines", "one phone screen"]),
+    (
+        "handoff.yml",
+        "args: {topic: other}",
+        "args: {topic: housing}",
+        ["handoff.yml: node handoff_topic", "'housing' has no name"],
+    ),
+    (
+        "_meta.yml",
+        '    ask_shelter: {vi: "Nơi tạm lánh", en: "Shelters"}\n',
+        "",
+        ["intent 'ask_shelter' has no name"],
+    ),
+    (
+        "rights.yml",
+        "Bạn là người quyết định bước tiếp theo.",
+        "Bạn là người quyết định bước tiếp theo. " + "Thêm một câu giải thích. " * 16,
+        ["rights.yml: node rights_victim", "longer than one phone screen"],
+    ),
+    (
+        "rights.yml",
+        '    refines: ask_rights\n    words: ["cam tiep xuc"',
+        '    refines: ask_lawyer\n    words: ["cam tiep xuc"',
+        ["rights.yml: node rights_no_contact", "'ask_lawyer'", "not in the NLU taxonomy"],
+    ),
     ("privacy.yml", "nodes:", "nodes: [", ["privacy.yml", "not valid YAML"]),
     (
         "handoff.yml",
@@ -209,11 +300,49 @@ def test_long_messages_are_a_warning_not_an_error(
         flows,
         "core.yml",
         "Mình chỉ đọc được tin nhắn chữ.",
-        "Mình chỉ đọc được tin nhắn chữ. " + "Xin lỗi. " * 70,
+        "Mình chỉ đọc được tin nhắn chữ. " + "Xin lỗi. " * 58,
     )
     code, report = run_check(flows, capsys)
     assert code == 0
     assert "WARNING core.yml: node text_only" in report and "under 600" in report
+
+
+def test_review_age_is_measured_from_today(flows: Path) -> None:
+    """A year after the review the real content fails until someone re-checks it."""
+    from datetime import date
+
+    from responses.loader import load_content
+    from responses.validate import validate
+
+    content, problems = load_content(flows)
+    assert problems == []
+    assert validate(content, today=date(2027, 6, 1)) == []
+    late = validate(content, today=date(2028, 1, 1))
+    assert late and all("over a year ago" in p.message for p in late)
+    assert any(p.node == "rights_victim" for p in late)
+    assert any(p.message.startswith("phones: 113") for p in late)
+
+
+def test_a_message_of_one_screen_passes(flows: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    fourteen = "\\n".join(["Dòng ngắn."] * 14)
+    edit(flows, "core.yml", None, TALL.replace(FIFTEEN_LINES, fourteen))
+    assert run_check(flows, capsys)[0] == 0
+
+
+@pytest.mark.parametrize(
+    ("text", "found"),
+    [
+        ("phạt 5–10 triệu đồng", ["5–10 triệu"]),
+        ("tù 6 tháng–3 năm", ["6 tháng–3 năm"]),
+        ("up to 3 years in prison", ["up to 3 years"]),
+        ("2-7 years", ["2-7 years"]),
+        ("20–30 million VND", ["20–30 million"]),
+        ("con dưới 36 tháng tuổi, tối đa 3 ngày, 8–17 giờ", []),
+        ("từ 1/7/2025, trong 12 giờ", []),
+    ],
+)
+def test_penalty_ranges_are_recognised(text: str, found: list[str]) -> None:
+    assert penalties(text) == found
 
 
 def test_register_adds_content_check() -> None:

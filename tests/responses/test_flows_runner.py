@@ -21,16 +21,20 @@ EXPECTED = {
     "disclose_abuse": ("Mình tin bạn", "I believe you", "n:rights_menu"),
     "ask_rights": ("13/2022/QH15", "13/2022/QH15", "n:rights_no_contact"),
     "ask_safety": ("kế hoạch an toàn", "safety plan", "n:safety_tech"),
-    "ask_services": ("1900 969 680", "1900 969 680", "n:services_peace_house"),
+    "ask_services": ("1900 969 680", "1900 969 680", "n:services_shelter"),
     "request_human": ("#K7Q2", "#K7Q2", "a:consent"),
-    "report_concern": ("Lắng nghe", "Listen", "a:handoff:concern"),
-    "ask_privacy": ("mã hoá", "encrypted", "n:discreet"),
-    "delete_data": ("Xoá hết", "Erase everything", "a:erase"),
+    "report_concern": ("Lắng nghe", "Listen", "n:concern_ask_first"),
+    "ask_privacy": ("mã hóa", "encrypted", "n:discreet"),
+    "delete_data": ("Xóa hết", "Erase every record", "a:erase"),
     "affirm": ("Bạn muốn xem", "Which would", "n:services"),
     "deny": ("Không sao", "That's okay", "n:services"),
     "stop": ("Đã dừng", "Stopped", "n:menu"),
     "help": ("Bạn muốn xem gì", "What would you like", "n:menu_more"),
     "out_of_scope": ("chưa giúp được", "can't help", "n:rights_menu"),
+    "ask_evidence": ("bằng chứng", "evidence", "n:evidence_assessment"),
+    "ask_call_113": ("miễn phí", "free", "n:call_113_after"),
+    "ask_shelter": ("Ánh Dương", "Ánh Dương", "n:services_peace_house"),
+    "suicidal_distress": ("Cảm ơn bạn đã nói ra", "Thank you for telling me", "a:handoff:distress"),
 }
 
 
@@ -106,7 +110,7 @@ def test_emergency_wins_over_an_attachment_and_a_stale_state(runner: Runner) -> 
 # --------------------------------------------------------------------------- handoff
 def test_handoff_consent_area_topic_starts_the_handoff(chat: Chat, runner: Runner) -> None:
     consent = chat.say("cho toi gap nguoi that", "request_human")
-    assert payloads(consent) == ["a:consent", "n:menu"]
+    assert payloads(consent) == ["a:consent", "n:consent_full", "n:menu"]
     assert "/stop" in texts(consent) and "113" in texts(consent)
 
     agreed = chat.press("a:consent")

@@ -76,7 +76,7 @@ def test_placeholders_use_the_configured_value_or_a_sentence(runner: Runner) -> 
     blank = texts_of(runner, "handoff_queued", "en", {"team_hours": "  "})
     assert "The team works in shifts, so a reply may take a while." in blank
     hours = texts_of(runner, "handoff_queued", "vi", {"team_hours": "8:00–17:00"})
-    assert "Giờ trực của nhóm hỗ trợ: 8:00–17:00." in hours
+    assert "Giờ trực của tổ hỗ trợ: 8:00–17:00." in hours
 
 
 def texts_of(runner: Runner, node_id: str, language: str, values: dict[str, str]) -> str:
@@ -97,7 +97,7 @@ def test_erased_leaves_one_neutral_message_that_says_how_to_remove_the_chat(runn
     vi = runner.render("erased", "vi")
     en = runner.render("erased", "en")
     assert len(vi) == len(en) == 1, "erase leaves at most one line in her chat"
-    assert vi[0].text.startswith("Đã xoá.") and en[0].text.startswith("Cleared.")
+    assert vi[0].text.startswith("Đã xóa.") and en[0].text.startswith("Cleared.")
     assert "Telegram" in vi[0].text and "Zalo" in vi[0].text
     assert [b.label for b in vi[0].buttons] == ["Menu"], "only a neutral way back"
     for word in ("bạo lực", "violence", "hỗ trợ", "support"):
