@@ -35,6 +35,7 @@ from bot.stats import Stats
 from bot.store import users as user_store
 from bot.store.db import Database
 from bot.store.models import User
+from nlu import areas
 
 log = logging.getLogger(__name__)
 
@@ -49,6 +50,8 @@ HANDOFF_STOP_MAX_WORDS = 4
 #: During a handoff a counsellor reads every message; the 113 answer is added
 #: when the safety net's rules fire or the classifier is this sure.
 HANDOFF_EMERGENCY_CONFIDENCE = 0.95
+#: Flow nodes that ask "which commune/ward?": replies there are read as places first.
+AREA_PROMPTS = frozenset({"handoff_area", "handoff_area_confirm"})
 #: How long platform message ids are kept so that erase can delete them.
 ERASE_WINDOW = timedelta(hours=48)
 
@@ -162,6 +165,10 @@ class Engine:
         confidence: float,
         trace: TurnTrace,
     ) -> list[Outgoing]:
+        if (user.state or {}).get("node") in AREA_PROMPTS:
+            # "Phường An Cựu" is her area, not a cry for help (nlu.areas says when
+            # danger beyond the place name still makes it an emergency).
+            intent = areas.intent_at_area_prompt(incoming.text, intent)
         in_handoff = self.handoff is not None and await self.handoff.is_active(session, user)
         if in_handoff and intent == "emergency" and not _sure_emergency(parse, confidence):
             intent = None  # relayed to the counsellor, who reads it

@@ -18,6 +18,7 @@ import unicodedata
 from collections.abc import Iterable
 from dataclasses import dataclass
 from functools import lru_cache
+from typing import Any
 
 from rapidfuzz import fuzz, process
 
@@ -61,8 +62,8 @@ _ALIASES = {
 }
 
 
-def _pcode(province: object) -> str:
-    return f"province:{int(getattr(province, 'code')):02d}"
+def _pcode(province: Any) -> str:
+    return f"province:{int(province.code):02d}"
 
 
 def _key(text: str) -> str:
@@ -415,9 +416,19 @@ def _from_converted(text: str, words: list[str]) -> AreaMatch | None:
 
 
 def read_area(text: str) -> AreaMatch | None:
-    """Her answer at the area prompt → one national unit (with its code), or None.
+    """Her answer at the area prompt → one unit with its code and province, or None."""
+    found = _read_area(text)
+    if found is None or not found.code or found.kind == "old":
+        return found
+    unit = _index().by_code.get(found.code)
+    if unit is None:
+        return found
+    return AreaMatch(unit.name, unit.kind, found.score, unit.province, code=unit.code,
+                     converted=found.converted)
 
-    Today's names are read first. An old-style address (a district, a former
+
+def _read_area(text: str) -> AreaMatch | None:
+    """Today's names are read first. An old-style address (a district, a former
     province) or a name that today's list does not know goes through the
     pre-2025 converter (:mod:`nlu.old_areas`), so ``Phường Phúc Xá, quận Ba
     Đình, Hà Nội`` becomes Phường Hồng Hà, not a look-alike elsewhere."""
@@ -431,6 +442,16 @@ def read_area(text: str) -> AreaMatch | None:
         if converted is not None and converted.kind != "province":
             return converted
     current = match_area(text)
+    named = {a.province for a in find_areas(text, fuzzy=False) if a.kind == "province"}
+    if current is not None and current.kind != "province" and named:
+        unit = _index().by_code.get(current.code or "")
+        if unit is None or unit.province not in named:
+            # "Xã Tân Lập, Phú Thọ": no Tân Lập in Phú Thọ today, so an old name.
+            converted = _from_converted(text, words)
+            if converted is not None:
+                return converted
+            province = next(a for a in find_areas(text, fuzzy=False) if a.kind == "province")
+            return unit_by_code(province.code)
     if current is not None and current.code and current.kind != "province" and current.score >= 100:
         return current
     converted = _from_converted(text, words) if not old else None

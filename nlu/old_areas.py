@@ -130,6 +130,11 @@ def _safe_build() -> None:
         log.exception("old place-name converter unavailable")
 
 
+def _fold_char(ch: str) -> str:
+    folded = fold(ch).lower()
+    return folded if len(folded) == 1 else " "
+
+
 def _opens_segment(words: list[re.Match[str]], i: int) -> bool:
     """Whether word ``i`` is a marker opening a name ("xá" of "Phúc Xá" is not)."""
     word = words[i].group(0)
@@ -142,7 +147,7 @@ def _opens_segment(words: list[re.Match[str]], i: int) -> bool:
 
 def _with_commas(text: str) -> str:
     """``phuong phuc xa quan ba dinh ha noi`` → ``phuong phuc xa, quan ba dinh ha noi``."""
-    folded = "".join(ch if len(f := fold(ch).lower()) == 1 else " " for ch in text)
+    folded = "".join(_fold_char(ch) for ch in text)  # same length: offsets stay valid
     words = list(_WORD_RE.finditer(folded))
     cuts: list[int] = []
     for i in range(1, len(words)):
