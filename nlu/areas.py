@@ -525,3 +525,25 @@ def intent_at_area_prompt(text: str | None, intent: str | None) -> str | None:
     if intent is None or not text or not text.strip():
         return intent
     return None if answers_area(text) is not None else intent
+
+
+def is_unit_code(value: str | None) -> bool:
+    return bool(value) and str(value).startswith(("ward:", "province:", "old:"))
+
+
+def covers(team_area: str, unit: AreaMatch) -> int:
+    """How specifically a team's area entry (teams.yml) covers a unit: 0 not at all,
+    1 by its province (today's or a former one merged into it), 2 by its name.
+
+    Entries keep their meaning: a commune or ward name matches that name
+    (accents and "xã/phường" optional), a province covers every unit in it."""
+    idx = _index()
+    entry = _strip_prefix(_key(re.sub(r"\(.*?\)", " ", team_area)))
+    if not entry:
+        return 0
+    if unit.kind == "old":
+        return 2 if unit.code == f"old:{entry}" else 0
+    if unit.kind != "province" and entry == _strip_prefix(_key(unit.name)):
+        return 2
+    provinces = {u.name for u in idx.by_key.get(entry, []) if u.kind == "province"}
+    return 1 if unit.province in provinces else 0
