@@ -123,8 +123,12 @@ def _index() -> _Index:
 
 
 def warm_up() -> None:
-    """Build the national index (~60 ms) ahead of the first message."""
+    """Build the national index (~60 ms) ahead of the first message, and start
+    building the pre-2025 converter's index in the background (a few seconds)."""
+    from . import old_areas
+
     _index()
+    old_areas.warm_up()
 
 
 # Markers before a place name; the value says which kind of unit they point to.
@@ -395,6 +399,24 @@ def _province_hint(words: list[str]) -> str | None:
     return best[1] if best else None
 
 
+_WANT = {"xa": "commune", "phuong": "ward", "tinh": "province", "thanh pho": "province",
+         "tp": "province", "thi tran": "commune", "dac khu": "commune"}
+
+
+def _whole_name(words: list[str]) -> AreaMatch | None:
+    """Her whole reply is one of today's names ("Phường An Cựu", "kha cuu")."""
+    idx = _index()
+    joined = " ".join(words)
+    bare = joined if joined in idx.by_key else _strip_prefix(joined)  # "Quân Chu" is a name
+    units = idx.by_key.get(bare)
+    if not units:
+        return None
+    marker = joined[: len(joined) - len(bare)].strip()
+    exact = [u for u in units if _key(u.name) == joined]  # "Xã Cô Tô", not "Đặc khu Cô Tô"
+    unit, _ = _pick(exact or units, set(), _WANT.get(marker, "any"))
+    return AreaMatch(unit.name, unit.kind, 100.0, unit.province, code=unit.code)
+
+
 def _from_converted(text: str, words: list[str]) -> AreaMatch | None:
     from . import old_areas
 
@@ -436,6 +458,9 @@ def _read_area(text: str) -> AreaMatch | None:
     words = _key(text).split()
     if not words:
         return None
+    whole = _whole_name(words)
+    if whole is not None:
+        return whole
     old = _looks_old(words)
     if old:
         converted = _from_converted(text, words)
