@@ -102,12 +102,21 @@ def _memoise(module: Any) -> None:
     normalize._helpline_memoised = True  # type: ignore[attr-defined]
 
 
-@lru_cache(maxsize=1)
-def _converter() -> Any:
-    import vietnam_address_converter as vac
+_built: list[Any] = []
+_build_lock = threading.Lock()
 
-    _memoise(vac)
-    return vac.create_converter()
+
+def _converter() -> Any:
+    """The one converter of this process; a caller during the build waits for it."""
+    if _built:
+        return _built[0]
+    with _build_lock:
+        if not _built:
+            import vietnam_address_converter as vac
+
+            _memoise(vac)
+            _built.append(vac.create_converter())
+    return _built[0]
 
 
 def warm_up(background: bool = True) -> None:
