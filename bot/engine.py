@@ -165,7 +165,7 @@ class Engine:
         confidence: float,
         trace: TurnTrace,
     ) -> list[Outgoing]:
-        if (user.state or {}).get("node") in AREA_PROMPTS:
+        if _node_of(user) in AREA_PROMPTS:
             # "Phường An Cựu" is her area, not a cry for help (nlu.areas says when
             # danger beyond the place name still makes it an emergency).
             intent = areas.intent_at_area_prompt(incoming.text, intent)
@@ -267,6 +267,12 @@ class Engine:
         chat's messages here, kept 48 hours for erase (written in batches)."""
         if ids:
             self.message_refs.add(self.keyring.user_key(incoming_channel, address), ids)
+
+
+def _node_of(user: User) -> str:
+    """The flow node she is at; "" for anything odd stored before."""
+    node = user.state.get("node") if isinstance(user.state, dict) else None
+    return node if isinstance(node, str) else ""
 
 
 def _sure_emergency(parse: ParseResult | None, confidence: float) -> bool:
