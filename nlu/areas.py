@@ -333,7 +333,7 @@ def _match_candidates(text: str, candidates: list[str]) -> AreaMatch | None:
 # Hưng Đạo...). Only danger in what is left once the place names are taken out
 # overrides it ("xã Khả Cửu, cứu tôi" is still an emergency).
 
-#: Former provinces (merged in 2025): their name means she writes the old way.
+#: Names of today's cities that are no sign of an old-style address.
 _NICKNAMES = {"sai gon", "saigon", "tphcm", "hcm", "ho chi minh", "hanoi", "danang", "hue"}
 #: District markers: districts were abolished in 2025, so these are old addresses.
 _DISTRICT_WORDS = {"quan", "huyen"}
@@ -498,7 +498,7 @@ def _old_name(words: list[str]) -> AreaMatch | None:
     names = old_areas.old_names()
     stripped = words[1:] if words and words[0] in ("xa", "phuong", "quan", "huyen") else words
     key = " ".join(stripped)
-    if key not in names or len(stripped) > 4:
+    if key not in names or not 2 <= len(stripped) <= 4:  # "đúng" is no commune
         return None
     return AreaMatch(names[key], "old", 100.0, None, code=f"old:{key}")
 

@@ -224,12 +224,9 @@ def old_name_keys() -> frozenset[str]:
     return frozenset(keys)
 
 
-_PREFIX_RE = re.compile(r"^(?:thanh pho|tinh|quan|huyen|thi xa|thi tran|phuong|xa)\s+")
-
-
 def _bare(name: str) -> str:
-    key = " ".join(_WORD_RE.findall(fold(name).lower()))
-    return _PREFIX_RE.sub("", key)
+    """The converter's ``name`` fields carry no "xã/phường" ("Xa Dung" is a name)."""
+    return " ".join(_WORD_RE.findall(fold(name).lower()))
 
 
 @lru_cache(maxsize=1)

@@ -207,7 +207,8 @@ def test_an_old_name_in_several_provinces_is_kept_as_that_name(converter_ready: 
 
 
 def test_nothing_that_is_not_a_place_is_read_as_one(converter_ready: None) -> None:
-    for text in ("Nguyen Thi Lan 0912345678", "không biết", "cứu tôi", "ok", "12345"):
+    for text in ("Nguyen Thi Lan 0912345678", "không biết", "cứu tôi", "ok", "12345",
+                 "đúng", "sai", "yes", "không", "đổi"):
         assert read_area(text) is None, text
 
 
