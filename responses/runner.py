@@ -20,7 +20,7 @@ from typing import Any
 
 from bot.interfaces import Action, TurnContext, TurnResult
 from bot.messages import Button, Outgoing
-from nlu.areas import describe, read_area
+from nlu.areas import describe, is_unit_code, read_area
 from responses.model import DEFAULT_LANGUAGE, GLOBAL_INTENTS, LANGUAGES, Content, Node
 
 #: ``{name}`` in a text; names are declared under ``placeholders:``.
@@ -226,6 +226,8 @@ class Runner:
 
     def _start_handoff(self, turn: _Turn, topic: str) -> None:
         area = turn.slots.get("area")
+        if not is_unit_code(area):  # only a unit's code ever leaves the set-up
+            area = None
         turn.actions.append(Action("start_handoff", {"area": area or None, "topic": topic}))
         # The engine's handoff module answers (handoff_queued / _unavailable ...).
         turn.state.update(node=None, slots={})

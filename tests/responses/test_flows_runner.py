@@ -396,3 +396,10 @@ def test_change_and_unknown_places_keep_nothing_she_typed(chat: Chat) -> None:
     assert chat.state["slots"] == {"area": "ward:00097"}  # Phường Hồng Hà since 2025
     chat.say("đúng", "affirm")
     assert chat.state["node"] == "handoff_topic"
+
+
+def test_a_free_text_area_left_in_an_old_state_never_reaches_the_handoff(chat: Chat) -> None:
+    # A state written before areas were kept as codes.
+    chat.state = {"node": "handoff_topic", "consent": True, "slots": {"area": "Nguyen Thi Lan"}}
+    result = chat.press("a:topic:other")
+    assert result.actions[0].args == {"area": None, "topic": "other"}
