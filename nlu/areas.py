@@ -572,3 +572,15 @@ def covers(team_area: str, unit: AreaMatch) -> int:
         return 2
     provinces = {u.name for u in idx.by_key.get(entry, []) if u.kind == "province"}
     return 1 if unit.province in provinces else 0
+
+
+def known_place(team_area: str) -> bool:
+    """Whether a teams.yml entry is a name the area prompt can understand: today's
+    unit or province, a former province, or a pre-2025 commune/district name."""
+    from . import old_areas
+
+    entry = _key(re.sub(r"\(.*?\)", " ", team_area))
+    bare = _strip_prefix(entry)
+    return bool(bare) and (
+        entry in _index().by_key or bare in _index().by_key or bare in old_areas.old_names()
+    )
