@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import logging
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import timedelta
 from typing import assert_never
@@ -55,6 +56,8 @@ HANDOFF_STOP_MAX_WORDS = 4
 #: During a handoff a counsellor reads every message; the 113 answer is added
 #: when the safety net's rules fire or the classifier is this sure.
 HANDOFF_EMERGENCY_CONFIDENCE = 0.95
+#: Flow nodes that ask "which commune/ward?": replies there are read as places first.
+AREA_PROMPTS = frozenset({"handoff_area", "handoff_area_confirm"})
 #: How long platform message ids are kept so that erase can delete them.
 ERASE_WINDOW = timedelta(hours=48)
 
@@ -69,6 +72,14 @@ class TurnTrace:
     duplicate: bool = False
     seconds: float = 0.0
     actions: list[str] = field(default_factory=list)
+
+
+#: Given her text at the area prompt and the NLU's intent, the intent to act on.
+AreaPromptIntent = Callable[[str | None, str | None], str | None]
+
+
+def _same_intent(text: str | None, intent: str | None) -> str | None:
+    return intent
 
 
 class Engine:
@@ -89,6 +100,7 @@ class Engine:
         message_refs: MessageRefRecorder,
         handoff: Handoff | None = None,
         confidence_threshold: float = 0.5,
+        area_prompt_intent: AreaPromptIntent | None = None,
     ) -> None:
         self.db = db
         self.keyring = keyring
@@ -102,6 +114,9 @@ class Engine:
         self.metrics = metrics
         self.message_refs = message_refs
         self.last_trace = TurnTrace()
+        #: At "which commune/ward?" a place name is her answer, not an intent
+        #: (``nlu.areas.intent_at_area_prompt`` in production).
+        self.area_prompt_intent: AreaPromptIntent = area_prompt_intent or _same_intent
 
     async def handle(self, incoming: Incoming) -> list[Outgoing]:
         """Answer one update. Raises only if the database fails, so that the
@@ -176,6 +191,10 @@ class Engine:
         confidence: float,
         trace: TurnTrace,
     ) -> list[Outgoing]:
+        if _node_of(user) in AREA_PROMPTS:
+            # "Phường An Cựu" is her area, not a cry for help (nlu.areas says when
+            # danger beyond the place name still makes it an emergency).
+            intent = self.area_prompt_intent(incoming.text, intent)
         in_handoff = self.handoff is not None and await self.handoff.is_active(session, user)
         if in_handoff and intent == "emergency" and not _sure_emergency(parse, confidence):
             intent = None  # relayed to the counsellor, who reads it
@@ -282,6 +301,12 @@ class Engine:
         chat's messages here, kept 48 hours for erase (written in batches)."""
         if ids:
             self.message_refs.add(self.keyring.user_key(incoming_channel, address), ids)
+
+
+def _node_of(user: User) -> str:
+    """The flow node she is at; "" for anything odd stored before."""
+    node = user.state.get("node") if isinstance(user.state, dict) else None
+    return node if isinstance(node, str) else ""
 
 
 def _sure_emergency(parse: ParseResult | None, confidence: float) -> bool:

@@ -19,6 +19,7 @@ from bot.retention import KeepHook, PurgeHook, run_periodically
 from bot.settings import Settings
 from bot.stats import Stats
 from bot.store.db import Database
+from nlu.areas import intent_at_area_prompt
 
 log = logging.getLogger(__name__)
 
@@ -124,6 +125,7 @@ async def build_runtime(settings: Settings, *, upgrade: bool = True) -> Runtime:
         metrics=Metrics(),
         message_refs=MessageRefRecorder(db),
         confidence_threshold=nlu.CONFIDENCE_THRESHOLD,
+        area_prompt_intent=intent_at_area_prompt,
     )
     runtime = Runtime(settings=settings, db=db, keyring=keyring, engine=engine, outbox=outbox)
     if handoff is not None:

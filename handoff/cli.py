@@ -61,6 +61,17 @@ def cmd_check(args: argparse.Namespace) -> int:
             f"{', ...' if len(t.areas) > 3 else ''}) | hours {t.hours_text() or 'always'} | "
             f"{len(t.members)} member(s) | cards → {groups}"
         )
+    from nlu.areas import known_place
+
+    for i, t in enumerate(config.teams):
+        for area in t.areas:
+            if area != "*" and not known_place(area):
+                # She is routed by the unit she confirms: a name that is no place
+                # (today's or pre-2025) can never be matched.
+                print(
+                    f"  warning: teams[{i}].areas: {area!r} is no commune, ward or province "
+                    "name (today's or pre-2025); no answer can be routed to it"
+                )
     return 0
 
 

@@ -31,7 +31,8 @@ _PREFIXES = re.compile(
 @dataclass(frozen=True, slots=True)
 class Route:
     team: Team
-    #: The team's own spelling of the matched area, or what she typed if unmatched.
+    #: The unit's official name (routing by code); for a plain name, the team's
+    #: own spelling of the matched area, or the name given if unmatched.
     area: str
     matched: bool
 
@@ -77,8 +78,40 @@ def _nlu_match(text: str, candidates: list[str]) -> str | bool | None:
     return found.name if found.name in candidates else None
 
 
+def _route_unit(code: str, config: TeamsConfig) -> Route:
+    """Route by the unit understood at the area prompt: the team whose area names
+    it beats a team covering its whole province; the first in the file wins a tie."""
+    from nlu.areas import covers, describe, unit_by_code
+
+    unit = unit_by_code(code)
+    if unit is None:  # a code from an older list: nobody's area, but never lost
+        return Route(config.fallback, "", False)
+    best: tuple[int, Team] | None = None
+    for team in config.teams:
+        for area in team.areas:
+            if area == "*":
+                continue
+            score = covers(area, unit)
+            if score and (best is None or score > best[0]):
+                best = (score, team)
+    if best is not None:
+        return Route(best[1], describe(unit), True)
+    catch_all = next((t for t in config.teams if t.covers_everywhere), None)
+    return Route(catch_all or config.fallback, describe(unit), False)
+
+
 def route(area_text: str | None, config: TeamsConfig) -> Route:
-    """The team for her area; the fallback team if none covers it or she skipped it."""
+    """The team for her area; the fallback team if none covers it or she skipped it.
+
+    The flows pass the code of the unit she confirmed (``ward:00097``); the
+    request then carries that unit's official name, never her words. A plain
+    name (older callers, the command line) is still matched as text."""
+    if area_text and area_text.startswith(("ward:", "province:", "old:")):
+        try:
+            return _route_unit(area_text, config)
+        except Exception:  # a bug there must not stop her request
+            log.exception("routing by unit failed; using the fallback team")
+            return Route(config.fallback, "", False)
     fallback = config.fallback
     typed = " ".join((area_text or "").split())[:80]
     if not typed:

@@ -18,6 +18,7 @@ import unicodedata
 from collections.abc import Iterable
 from dataclasses import dataclass
 from functools import lru_cache
+from typing import Any
 
 from rapidfuzz import fuzz, process
 
@@ -32,6 +33,10 @@ class AreaMatch:
     province: str | None = None
     start: int | None = None  # span in the text, when it came from one
     end: int | None = None
+    #: Stable id of a national unit: ``ward:00097`` / ``province:01`` (GSO codes).
+    code: str | None = None
+    #: The pre-2025 address she wrote was converted to this unit.
+    converted: bool = False
 
 
 @dataclass(frozen=True, slots=True)
@@ -39,6 +44,7 @@ class _Unit:
     name: str
     kind: str
     province: str | None
+    code: str | None = None
 
 
 _PREFIXES = (
@@ -99,6 +105,10 @@ _ALIASES = {
 }
 
 
+def _pcode(province: Any) -> str:
+    return f"province:{int(province.code):02d}"
+
+
 def _key(text: str) -> str:
     return " ".join(re.findall(r"[a-z0-9]+", fold(unicodedata.normalize("NFC", text)).lower()))
 
@@ -117,17 +127,26 @@ class _Index:
         from vietnam_provinces import Province, Ward
 
         self.by_key: dict[str, list[_Unit]] = {}
+        #: (folded ward name with its prefix, folded province) → unit, for converted names.
+        self.by_full_name: dict[tuple[str, str], _Unit] = {}
         provinces = {int(p.code): p for p in Province.iter_all()}
         for p in provinces.values():
-            self._add(_strip_prefix(_key(p.name)), _Unit(p.name, "province", p.name))
+            self._add(_strip_prefix(_key(p.name)), _Unit(p.name, "province", p.name, _pcode(p)))
         for alias, code in _ALIASES.items():
             merged = provinces.get(code)
             if merged is not None:
-                self._add(alias, _Unit(merged.name, "province", merged.name))
+                self._add(alias, _Unit(merged.name, "province", merged.name, _pcode(merged)))
+        self.by_code: dict[str, _Unit] = {}
+        for units in self.by_key.values():
+            for u in units:
+                self.by_code[str(u.code)] = u
         for w in Ward.iter_all():
             kind = "ward" if w.division_type.value == "phường" else "commune"
             prov = provinces[int(w.province_code)].name
-            self._add(_strip_prefix(_key(w.name)), _Unit(w.name, kind, prov))
+            unit = _Unit(w.name, kind, prov, f"ward:{int(w.code):05d}")
+            self._add(_strip_prefix(_key(w.name)), unit)
+            self.by_code[str(unit.code)] = unit
+            self.by_full_name[(_key(w.name), _strip_prefix(_key(prov)))] = unit
         self.province_keys = {
             k for k, units in self.by_key.items() if any(u.kind == "province" for u in units)
         }
@@ -153,8 +172,12 @@ def _index() -> _Index:
 
 
 def warm_up() -> None:
-    """Build the national index (~60 ms) ahead of the first message."""
+    """Build the national index (~60 ms) ahead of the first message, and start
+    building the pre-2025 converter's index in the background (a few seconds)."""
+    from . import old_areas
+
     _index()
+    old_areas.warm_up()
 
 
 # Markers before a place name; the value says which kind of unit they point to.
@@ -273,7 +296,9 @@ def find_areas(text: str, fuzzy: bool = True) -> list[AreaMatch]:
         _, prov = _pick(units, context, want)
         if unit.kind == "province":
             prov = unit.name
-        results.append(AreaMatch(unit.name, unit.kind, score, prov, toks[i][1], toks[j - 1][2]))
+        results.append(
+            AreaMatch(unit.name, unit.kind, score, prov, toks[i][1], toks[j - 1][2], unit.code)
+        )
     return sorted(results, key=lambda a: a.start or 0)
 
 
@@ -324,7 +349,7 @@ def match_area(text: str, candidates: Iterable[str] | None = None) -> AreaMatch 
         for _, key in _windows(words, n):
             if key in idx.by_key and key not in idx.province_keys:
                 unit, prov = _pick(idx.by_key[key], context, "any")
-                return AreaMatch(unit.name, unit.kind, 100.0, prov)
+                return AreaMatch(unit.name, unit.kind, 100.0, prov, code=unit.code)
     if found:
         return found[0]
     stripped = _strip_prefix(" ".join(words))
@@ -335,7 +360,7 @@ def match_area(text: str, candidates: Iterable[str] | None = None) -> AreaMatch 
         )
         if hit:
             unit, prov = _pick(idx.by_key[hit[0]], context, "any")
-            return AreaMatch(unit.name, unit.kind, float(hit[1]), prov)
+            return AreaMatch(unit.name, unit.kind, float(hit[1]), prov, code=unit.code)
     return None
 
 
@@ -384,3 +409,291 @@ def _match_candidates(text: str, candidates: list[str]) -> AreaMatch | None:
         return None
     kind, prov = _resolve(best[1])
     return AreaMatch(best[1], kind, best[0], prov)
+
+
+# ---------------------------------------------------------------- area prompt
+#
+# At "which commune/ward?" her reply is read as a place first: a real unit's
+# name is the answer whatever words it holds (Phường An Cựu, Xã Khả Cửu, Phường
+# Hưng Đạo...). Only danger in what is left once the place names are taken out
+# overrides it ("xã Khả Cửu, cứu tôi" is still an emergency).
+
+#: Names of today's cities that are no sign of an old-style address.
+_NICKNAMES = {"sai gon", "saigon", "tphcm", "hcm", "ho chi minh", "hanoi", "danang", "hue"}
+#: District markers: districts were abolished in 2025, so these are old addresses.
+_DISTRICT_WORDS = {"quan", "huyen"}
+_MARKER_WORDS = {
+    "xa",
+    "phuong",
+    "tinh",
+    "thanh",
+    "pho",
+    "tp",
+    "thi",
+    "tran",
+    "quan",
+    "huyen",
+    "dac",
+    "khu",
+    "p",
+    "x",
+    "q",
+    "h",
+    "tt",
+}
+
+
+def unit_by_code(code: str | None) -> AreaMatch | None:
+    """The unit behind a stored code (``ward:00097``, ``province:01``, ``old:phu hung``)."""
+    if code and code.startswith("old:"):
+        return _old_name(code[4:].split())
+    unit = _index().by_code.get(code or "")
+    if unit is None:
+        return None
+    return AreaMatch(unit.name, unit.kind, 100.0, unit.province, code=unit.code)
+
+
+def describe(unit: AreaMatch) -> str:
+    """Official name with its province: "Phường Hồng Hà, Thành phố Hà Nội"."""
+    if unit.kind == "old" or not unit.province:
+        return unit.name
+    province = unit.province
+    if not province.startswith(("Thành phố", "Tỉnh")):
+        province = f"Tỉnh {province}"
+    return province if unit.kind == "province" else f"{unit.name}, {province}"
+
+
+def _former_provinces() -> set[str]:
+    idx = _index()
+    return {a for a in _ALIASES if a not in idx.bare_province_keys and a not in _NICKNAMES}
+
+
+def _opens_name(words: list[str], i: int) -> bool:
+    """Whether word ``i`` is a marker opening a name ("xá" of "Phúc Xá" is not one)."""
+    if i < 0 or words[i] not in _MARKER_WORDS:
+        return False
+    if words[i] in ("xa", "tran", "pho", "khu"):
+        return i == 0 or words[i - 1] in ("thi", "thanh", "dac")
+    return True
+
+
+def _looks_old(words: list[str]) -> bool:
+    """A district ("quận Ba Đình", not "xã Quan Sơn") or a former province named."""
+    for i, w in enumerate(words):
+        if w in _DISTRICT_WORDS and not _opens_name(words, i - 1):
+            return True
+        if w == "thi" and i + 1 < len(words) and words[i + 1] == "xa":
+            return True
+    joined = f" {' '.join(words)} "
+    return any(f" {name} " in joined for name in _former_provinces())
+
+
+def _province_hint(words: list[str]) -> str | None:
+    """The last province-like name (current, former or nickname) in her words."""
+    idx = _index()
+    best: tuple[int, str] | None = None
+    for n in (4, 3, 2, 1):
+        for i, key in _windows(words, n):
+            if (
+                key in idx.province_keys
+                and (n > 1 or key in _NICKNAMES)
+                and (best is None or i > best[0])
+            ):
+                best = (i, key)
+    return best[1] if best else None
+
+
+_WANT = {
+    "xa": "commune",
+    "phuong": "ward",
+    "tinh": "province",
+    "thanh pho": "province",
+    "tp": "province",
+    "thi tran": "commune",
+    "dac khu": "commune",
+}
+
+
+def _whole_name(words: list[str]) -> AreaMatch | None:
+    """Her whole reply is one of today's names ("Phường An Cựu", "kha cuu")."""
+    idx = _index()
+    joined = " ".join(words)
+    bare = joined if joined in idx.by_key else _strip_prefix(joined)  # "Quân Chu" is a name
+    units = idx.by_key.get(bare)
+    if not units:
+        return None
+    marker = joined[: len(joined) - len(bare)].strip()
+    exact = [u for u in units if _key(u.name) == joined]  # "Xã Cô Tô", not "Đặc khu Cô Tô"
+    unit, _ = _pick(exact or units, set(), _WANT.get(marker, "any"))
+    return AreaMatch(unit.name, unit.kind, 100.0, unit.province, code=unit.code)
+
+
+def _from_converted(text: str, words: list[str]) -> AreaMatch | None:
+    from . import old_areas
+
+    found = old_areas.convert(text, _province_hint(words))
+    if found is None:
+        return None
+    idx = _index()
+    province_key = _strip_prefix(_key(found.province))
+    if found.ward:
+        unit = idx.by_full_name.get((_key(found.ward), province_key))
+        if unit is not None:
+            return AreaMatch(
+                unit.name, unit.kind, 100.0, unit.province, code=unit.code, converted=True
+            )
+    provinces = [u for u in idx.by_key.get(province_key, []) if u.kind == "province"]
+    if provinces:
+        p = provinces[0]
+        return AreaMatch(p.name, "province", 100.0, p.name, code=p.code, converted=True)
+    return None
+
+
+def read_area(text: str) -> AreaMatch | None:
+    """Her answer at the area prompt → one unit with its code and province, or None."""
+    found = _read_area(text)
+    if found is None or not found.code or found.kind == "old":
+        return found
+    unit = _index().by_code.get(found.code)
+    if unit is None:
+        return found
+    return AreaMatch(
+        unit.name, unit.kind, found.score, unit.province, code=unit.code, converted=found.converted
+    )
+
+
+def _read_area(text: str) -> AreaMatch | None:
+    """Today's names are read first. An old-style address (a district, a former
+    province) or a name that today's list does not know goes through the
+    pre-2025 converter (:mod:`nlu.old_areas`), so ``Phường Phúc Xá, quận Ba
+    Đình, Hà Nội`` becomes Phường Hồng Hà, not a look-alike elsewhere."""
+    text = " ".join((text or "").split())[:300]
+    words = _key(text).split()
+    if not words:
+        return None
+    whole = _whole_name(words)
+    if whole is not None:
+        return whole
+    old = _looks_old(words)
+    if old:
+        converted = _from_converted(text, words)
+        if converted is not None and converted.kind != "province":
+            return converted
+    current = match_area(text)
+    named = {a.province for a in find_areas(text, fuzzy=False) if a.kind == "province"}
+    if current is not None and current.kind != "province" and named:
+        unit = _index().by_code.get(current.code or "")
+        if unit is None or unit.province not in named:
+            # "Xã Tân Lập, Phú Thọ": no Tân Lập in Phú Thọ today, so an old name.
+            converted = _from_converted(text, words)
+            if converted is not None:
+                return converted
+            province = next(a for a in find_areas(text, fuzzy=False) if a.kind == "province")
+            return unit_by_code(province.code)
+    if current is not None and current.code and current.kind != "province" and current.score >= 100:
+        return current
+    converted = _from_converted(text, words) if not old else None
+    if converted is not None and converted.kind != "province":
+        return converted
+    old_name = _old_name(words)
+    if old_name is not None and (current is None or current.score < 100):
+        return old_name
+    if current is not None and current.code:
+        return current
+    return converted
+
+
+def _old_name(words: list[str]) -> AreaMatch | None:
+    """A pre-2025 ward or district name the converter could not place (it exists in
+    several provinces): kept as that name, so a team listing it still gets her."""
+    from . import old_areas
+
+    names = old_areas.old_names()
+    stripped = words[1:] if words and words[0] in ("xa", "phuong", "quan", "huyen") else words
+    key = " ".join(stripped)
+    if key not in names or not 2 <= len(stripped) <= 4:  # "đúng" is no commune
+        return None
+    return AreaMatch(names[key], "old", 100.0, None, code=f"old:{key}")
+
+
+def _old_name_keys() -> frozenset[str]:
+    from . import old_areas
+
+    return old_areas.old_name_keys()
+
+
+def _strip_places(text: str, unit: AreaMatch) -> str:
+    """Her words with every place name and marker word taken out."""
+    idx = _index()
+    words = _key(text).split()
+    names = [set(idx.by_key), _old_name_keys()]
+    own = _strip_prefix(_key(unit.name))
+    keep = [True] * len(words)
+    for n in (4, 3, 2, 1):
+        for i, key in _windows(words, n):
+            if not all(keep[i : i + n]):
+                continue
+            after_marker = i > 0 and words[i - 1] in _MARKER_WORDS
+            if key == own or ((n > 1 or after_marker) and any(key in s for s in names)):
+                keep[i : i + n] = [False] * n
+    for i, w in enumerate(words):
+        if w in _MARKER_WORDS and keep[i]:
+            keep[i] = False
+    return " ".join(w for w, k in zip(words, keep, strict=True) if k)
+
+
+def answers_area(text: str) -> AreaMatch | None:
+    """The unit her reply names, unless what is left besides place names is danger.
+
+    The engine uses it at the area prompt: a reply that names a real unit is
+    the area, whatever its words mean elsewhere; only an unambiguous danger
+    message (the safety net firing on the rest) is an emergency."""
+    from .safety import is_emergency
+
+    unit = read_area(text)
+    if unit is None:
+        return None
+    if is_emergency(_strip_places(text[:300], unit)):
+        return None
+    return unit
+
+
+def intent_at_area_prompt(text: str | None, intent: str | None) -> str | None:
+    """The intent to act on when she answers "which commune/ward?"."""
+    if intent is None or not text or not text.strip():
+        return intent
+    return None if answers_area(text) is not None else intent
+
+
+def is_unit_code(value: str | None) -> bool:
+    return bool(value) and str(value).startswith(("ward:", "province:", "old:"))
+
+
+def covers(team_area: str, unit: AreaMatch) -> int:
+    """How specifically a team's area entry (teams.yml) covers a unit: 0 not at all,
+    1 by its province (today's or a former one merged into it), 2 by its name.
+
+    Entries keep their meaning: a commune or ward name matches that name
+    (accents and "xã/phường" optional), a province covers every unit in it."""
+    idx = _index()
+    entry = _strip_prefix(_key(re.sub(r"\(.*?\)", " ", team_area)))
+    if not entry:
+        return 0
+    if unit.kind == "old":
+        return 2 if unit.code == f"old:{entry}" else 0
+    if unit.kind != "province" and entry == _strip_prefix(_key(unit.name)):
+        return 2
+    provinces = {u.name for u in idx.by_key.get(entry, []) if u.kind == "province"}
+    return 1 if unit.province in provinces else 0
+
+
+def known_place(team_area: str) -> bool:
+    """Whether a teams.yml entry is a name the area prompt can understand: today's
+    unit or province, a former province, or a pre-2025 commune/district name."""
+    from . import old_areas
+
+    entry = _key(re.sub(r"\(.*?\)", " ", team_area))
+    bare = _strip_prefix(entry)
+    return bool(bare) and (
+        entry in _index().by_key or bare in _index().by_key or bare in old_areas.old_names()
+    )

@@ -94,6 +94,8 @@ SYSTEM_NODES = (
     "erased",
     "handoff_consent",
     "handoff_area",
+    "handoff_area_confirm",
+    "handoff_area_unknown",
     "handoff_topic",
     "discreet",
     "discreet_set",

@@ -20,6 +20,7 @@ from typing import Any
 
 from bot.interfaces import Action, ActionCall, TurnContext, TurnResult
 from bot.messages import Button, Outgoing
+from nlu.areas import describe, is_unit_code, read_area
 from responses.model import (
     DEFAULT_LANGUAGE,
     GLOBAL_INTENTS,
@@ -39,12 +40,25 @@ _NO_AUTO_SWITCH = frozenset({"affirm", "deny", "change_language"})
 
 #: Nodes of the "talk to a person" set-up; leaving them forgets a half-done set-up.
 HANDOFF_SETUP = frozenset(
-    {"handoff_consent", "consent_full", "discreet", "handoff_area", "handoff_topic"}
+    {
+        "handoff_consent",
+        "consent_full",
+        "discreet",
+        "handoff_area",
+        "handoff_area_confirm",
+        "handoff_topic",
+    }
 )
 #: Nodes whose text she may have agreed to (the short consent or its full version).
 CONSENT_NODES = ("handoff_consent", "consent_full")
 
-#: Longest area text kept (a commune/ward/province name, not a story).
+#: "Mình hiểu là: Phường X, Tỉnh Y — đúng không?" and "I did not recognise that place".
+AREA_CONFIRM = "handoff_area_confirm"
+AREA_UNKNOWN = "handoff_area_unknown"
+#: Placeholder that shows her the unit understood (an official name, never her words).
+AREA_PLACEHOLDER = "area_understood"
+
+#: Longest value kept for a slot other than the area (the area keeps a unit code only).
 MAX_AREA_CHARS = 120
 
 _COMMANDS = {
@@ -241,6 +255,8 @@ class Runner:
         if node_id == "handoff_consent":  # a fresh start: nothing agreed or collected yet
             state.pop("consent", None)
             state["slots"] = {}
+        if node_id == "handoff_area":  # asked again (Change): the earlier answer is gone
+            turn.slots.pop("area", None)
         if node_id == "handoff_topic" and state.get("consent") and turn.slots.get("topic"):
             # Topic already known (concern flow): no need to ask it again.
             self._start_handoff(turn, str(turn.slots["topic"]))
@@ -253,6 +269,8 @@ class Runner:
 
     def _start_handoff(self, turn: _Turn, topic: str) -> None:
         area = turn.slots.get("area")
+        if not is_unit_code(area):  # only a unit's code ever leaves the set-up
+            area = None
         turn.actions.append(
             ActionCall(Action.START_HANDOFF, {"area": area or None, "topic": topic})
         )
@@ -308,7 +326,14 @@ class Runner:
             self._enter(turn, "stop")
 
     def _capture(self, turn: _Turn, node: Node, ctx: TurnContext) -> None:
-        """Keep the free text (or the NLU's entity for that slot) and move on."""
+        """Keep the slot's value and move on. The area keeps only the code of the
+        unit understood (nothing she typed is stored, DESIGN.md §3.14)."""
+        if ctx.intent is not None and ctx.intent in node.on:
+            self._enter(turn, node.on[ctx.intent])  # "đúng" / "no" at the confirmation
+            return
+        if node.collect == "area":
+            self._capture_area(turn, ctx)
+            return
         value = next(
             (
                 str(e.get("value"))
@@ -319,6 +344,18 @@ class Runner:
         )
         turn.slots[str(node.collect)] = " ".join(value.split())[:MAX_AREA_CHARS]
         self._enter(turn, str(node.next))
+
+    def _capture_area(self, turn: _Turn, ctx: TurnContext) -> None:
+        """Read her reply as a place; show which unit was understood, or ask again."""
+        unit = read_area(ctx.text or "")
+        if unit is None or not unit.code:
+            turn.slots.pop("area", None)
+            turn.messages += self.render(AREA_UNKNOWN, turn.language, turn.placeholders)
+            turn.state["node"] = "handoff_area"  # her next text is read as a place again
+            return
+        turn.slots["area"] = unit.code
+        turn.placeholders[AREA_PLACEHOLDER] = describe(unit)
+        self._enter(turn, AREA_CONFIRM)
 
     def _payload(self, turn: _Turn, payload: str, channel: str | None = None) -> None:
         state = turn.state

@@ -58,6 +58,7 @@ class Flow:
         if any("kín đáo" in b.label for m in self.last for b in m.buttons):
             await self.tap("bình thường", who)
         await self.say(area, who)
+        await self.tap("Đúng", who)  # "Mình hiểu là: ... — đúng không?"
         return await self.tap("Bạo lực", who)
 
     async def member(self, member: str, text: str, **kw: Any) -> list[Outgoing]:

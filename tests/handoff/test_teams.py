@@ -138,6 +138,16 @@ def test_team_check_prints_a_summary(tmp_path: Path, teams_file: Path) -> None:
     done = _helpline("team", "check", env=_env(tmp_path, teams_file))
     assert done.returncode == 0, done.stderr
     assert "2 team(s), 3 member(s), fallback ben-tre" in done.stdout
+    assert "warning" not in done.stdout  # Phú Hưng, Bến Tre, Phú Khương are all places
+    odd = tmp_path / "odd.yml"
+    odd.write_text(
+        yaml.safe_dump(broken(lambda d: d["teams"][0].update(areas=["Khu Đông", "Phú Hưng"]))),
+        encoding="utf-8",
+    )
+    done = _helpline("team", "check", "--file", str(odd), env=_env(tmp_path, None))
+    assert done.returncode == 0, done.stderr
+    assert "warning: teams[0].areas: 'Khu Đông'" in done.stdout
+    assert "'Phú Hưng' is no" not in done.stdout
     bad = tmp_path / "bad.yml"
     bad.write_text(yaml.safe_dump(broken(lambda d: d.update(fallback_team="x"))), encoding="utf-8")
     done = _helpline("team", "check", "--file", str(bad), env=_env(tmp_path, None))

@@ -100,6 +100,7 @@ async def test_handoff_through_the_real_telegram_application(tg: Tg) -> None:
     if any("kín đáo" in label for m in api.sent_to(HER)[-1:] for label, _ in m.buttons):
         await tg.tap(HER, "bình thường")
     await tg.say(HER, "phu hung")
+    await tg.tap(HER, "Đúng")  # "Mình hiểu là: Phú Hưng — đúng không?"
     queued = await tg.tap(HER, "Bạo lực")
     assert any("113" in (m.text or "") for m in queued)
 

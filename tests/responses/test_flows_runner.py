@@ -125,13 +125,17 @@ def test_handoff_consent_area_topic_starts_the_handoff(chat: Chat, runner: Runne
     assert [(a.action, a.args) for a in area.actions] == [("set_discreet", {"on": True})]
     assert "xã/phường" in texts(area)
 
-    topic = chat.say("Phường   Ba Đình, Hà Nội", None)
+    confirm = chat.say("Phường   Ba Đình, Hà Nội", None)
+    assert "Mình hiểu là: Phường Ba Đình, Thành phố Hà Nội" in texts(confirm)
+    assert payloads(confirm) == ["n:handoff_topic", "n:handoff_area"]  # Yes / Change
+    assert chat.state["slots"] == {"area": "ward:00004"}, "only the unit's code is kept"
+    topic = chat.press("n:handoff_topic")
     assert "a:topic:safety" in payloads(topic)
     assert not topic.actions
 
     started = chat.press("a:topic:safety")
     assert [(a.action, a.args) for a in started.actions] == [
-        ("start_handoff", {"area": "Phường Ba Đình, Hà Nội", "topic": "safety"})
+        ("start_handoff", {"area": "ward:00004", "topic": "safety"})
     ]
     assert started.messages == []  # the handoff module answers (handoff_queued...)
 
@@ -141,7 +145,7 @@ def test_handoff_consent_area_topic_starts_the_handoff(chat: Chat, runner: Runne
     assert chat.state["node"] == "handoff_area"
 
 
-def test_area_entity_is_preferred_and_skip_gives_no_area(chat: Chat) -> None:
+def test_area_keeps_the_unit_code_and_skip_gives_no_area(chat: Chat) -> None:
     chat.state = {"discreet_asked": True}
     chat.say("gap nguoi", "request_human")
     chat.press("a:consent")
@@ -151,8 +155,9 @@ def test_area_entity_is_preferred_and_skip_gives_no_area(chat: Chat) -> None:
         confidence=0.7,
         entities=[{"entity": "area", "value": "Hoàn Kiếm"}],
     )
+    chat.press("n:handoff_topic")  # "Yes" to "Phường Hoàn Kiếm, Thành phố Hà Nội"
     result = chat.press("a:topic:violence_home")
-    assert result.actions[0].args == {"area": "Hoàn Kiếm", "topic": "violence_home"}
+    assert result.actions[0].args == {"area": "ward:00070", "topic": "violence_home"}
 
     chat.say("gap nguoi", "request_human")
     chat.press("a:consent")
@@ -167,9 +172,13 @@ def test_concern_goes_to_consent_then_starts_with_topic_concern(chat: Chat) -> N
     consent = chat.press("a:handoff:concern")
     assert payloads(consent)[0] == "a:consent"
     chat.press("a:consent")
-    result = chat.say("Xã Tân Lập, Phú Thọ", None)
+    confirm = chat.say("Xã Tân Lập, Phú Thọ", None)  # no Tân Lập in Phú Thọ since 2025
+    assert "Tỉnh Phú Thọ" in texts(confirm) and not confirm.actions
+    code = chat.state["slots"]["area"]
+    assert code.startswith("ward:")
+    result = chat.press("n:handoff_topic")
     assert [(a.action, a.args) for a in result.actions] == [
-        ("start_handoff", {"area": "Xã Tân Lập, Phú Thọ", "topic": "concern"})
+        ("start_handoff", {"area": code, "topic": "concern"})
     ]
 
 
@@ -279,7 +288,8 @@ def test_attachment_gets_text_only_and_keeps_the_area_question(chat: Chat) -> No
     assert "chỉ đọc được tin nhắn chữ" in texts(result)
     assert "n:services" in payloads(result)
     chat.say("Huyện Mê Linh", None)
-    assert chat.press("a:topic:rights").actions[0].args["area"] == "Huyện Mê Linh"
+    chat.press("n:handoff_topic")
+    assert chat.press("a:topic:rights").actions[0].args["area"] == "ward:09022"  # Xã Mê Linh
 
 
 def test_not_understood_gets_rephrase_and_menu(chat: Chat) -> None:
@@ -370,3 +380,30 @@ def test_runner_is_the_engines_flow_runner(runner: Runner) -> None:
     assert flow.render("handoff_queued", "en", {"team_hours": "9–17"})[0].text.startswith(
         "Received."
     )
+
+
+def test_change_and_unknown_places_keep_nothing_she_typed(chat: Chat) -> None:
+    chat.state = {"discreet_asked": True}
+    chat.say("gap nguoi", "request_human")
+    chat.press("a:consent")
+    unknown = chat.say("Nguyen Thi Lan 0912345678", None)
+    assert "chưa nhận ra" in texts(unknown)
+    assert chat.state["node"] == "handoff_area" and chat.state["slots"] == {}
+    assert "n:handoff_topic" in payloads(unknown)  # Skip → the fallback team
+    confirm = chat.say("Nguyen Thi Lan 0912345678 phuong An Cuu", None)
+    assert "Phường An Cựu, Thành phố Huế" in texts(confirm)
+    assert "Lan" not in repr(chat.state) and "0912" not in repr(chat.state)
+    again = chat.press("n:handoff_area")  # Change
+    assert chat.state["slots"] == {} and "xã/phường" in texts(again)
+    chat.say("Phường Phúc Xá, quận Ba Đình, Hà Nội", None)
+    assert chat.state["node"] == "handoff_area_confirm"
+    assert chat.state["slots"] == {"area": "ward:00097"}  # Phường Hồng Hà since 2025
+    chat.say("đúng", "affirm")
+    assert chat.state["node"] == "handoff_topic"
+
+
+def test_a_free_text_area_left_in_an_old_state_never_reaches_the_handoff(chat: Chat) -> None:
+    # A state written before areas were kept as codes.
+    chat.state = {"node": "handoff_topic", "consent": True, "slots": {"area": "Nguyen Thi Lan"}}
+    result = chat.press("a:topic:other")
+    assert result.actions[0].args == {"area": None, "topic": "other"}

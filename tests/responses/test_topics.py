@@ -238,7 +238,7 @@ def test_the_full_consent_is_one_tap_away_and_agreeing_there_records_it(chat: Ch
     shown = "\n\n".join(m.text for m in full.messages)
     version = hashlib.sha256(shown.encode()).hexdigest()[:12]
     agreed = chat.press("a:consent")
-    assert [(a.name, a.args) for a in agreed.actions] == [
+    assert [(a.action, a.args) for a in agreed.actions] == [
         ("consent", {"node": "consent_full", "version": version, "language": "vi"})
     ]
 
@@ -249,7 +249,7 @@ def test_a_chosen_topic_survives_reading_the_full_consent(chat: Chat) -> None:
     chat.press("n:consent_full")
     chat.press("a:consent")
     result = chat.say("phuong Ba Dinh", None)
-    assert [(a.name, a.args["topic"]) for a in result.actions] == [("start_handoff", "concern")]
+    assert [(a.action, a.args["topic"]) for a in result.actions] == [("start_handoff", "concern")]
 
 
 # -------------------------------------------------------- discreet by channel

@@ -326,6 +326,7 @@ class Cluster:
         if any("kín đáo" in label for m in self.api.sent_to(chat)[-1:] for label, _ in m.buttons):
             await self.tap(chat, "bình thường")
         await self.say(chat, area)
+        await self.tap(chat, "Đúng")  # confirms the unit understood
         queued = await self.tap(chat, "Bạo lực")
         assert any("113" in (m.text or "") for m in queued), [m.text for m in queued]
 
