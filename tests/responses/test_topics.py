@@ -248,7 +248,9 @@ def test_a_chosen_topic_survives_reading_the_full_consent(chat: Chat) -> None:
     chat.press("a:handoff:concern")
     chat.press("n:consent_full")
     chat.press("a:consent")
-    result = chat.say("phuong Ba Dinh", None)
+    confirm = chat.say("phuong Ba Dinh", None)
+    assert not confirm.actions  # she first sees which ward was understood
+    result = chat.press("n:handoff_topic")
     assert [(a.action, a.args["topic"]) for a in result.actions] == [("start_handoff", "concern")]
 
 
