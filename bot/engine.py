@@ -15,6 +15,7 @@ from datetime import timedelta
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from nlu.emergency import emergency_level
 from bot.crypto import KeyRing
 from bot.interfaces import (
     Action,
@@ -147,8 +148,11 @@ class Engine:
             return None, 0.0
         intent = parse.get("intent") or {}
         name, confidence = intent.get("name"), float(intent.get("confidence") or 0.0)
-        # The safety net's emergency is trusted at any confidence (DESIGN.md §3.6).
-        if name == "emergency" or (name and confidence >= self.threshold):
+        # The full danger answer only when the safety net fired or the classifier
+        # is sure (nlu/emergency.py); a weak guess is asked about (_danger_check).
+        if name == "emergency":
+            return (name if emergency_level(parse) == "sure" else None), confidence
+        if name and confidence >= self.threshold:
             return name, confidence
         return None, confidence
 
@@ -184,6 +188,10 @@ class Engine:
             detected_language=(parse or {}).get("language"),
         )
         result: TurnResult = self.runner.step(ctx)
+        if result.state.get("node") == "fallback" and emergency_level(parse) == "check":
+            # Not understood, but it might be danger: one gentle question, 113 in it.
+            result.messages = self.runner.render("danger_check", result.language, placeholders)
+            result.state["node"] = "danger_check"
         user.state = result.state
         user.language = result.language
         messages = list(result.messages)

@@ -7,6 +7,7 @@ emergency safety net runs over both.  Message text is never logged.
 
 from __future__ import annotations
 
+from .emergency import EMERGENCY_THRESHOLD, EmergencyLevel, emergency_level
 from .engine import EmbeddedBackend, NLUBackend
 
 #: Below this top-intent confidence the engine treats the message as not
@@ -17,7 +18,15 @@ from .engine import EmbeddedBackend, NLUBackend
 #: accepted; 0.40 would give 94.3 % / 91.2 %, 0.30 92.6 % / 94.9 %).
 CONFIDENCE_THRESHOLD: float = 0.45
 
-__all__ = ["CONFIDENCE_THRESHOLD", "EmbeddedBackend", "NLUBackend", "build_backend"]
+__all__ = [
+    "CONFIDENCE_THRESHOLD",
+    "EMERGENCY_THRESHOLD",
+    "EmbeddedBackend",
+    "EmergencyLevel",
+    "NLUBackend",
+    "build_backend",
+    "emergency_level",
+]
 
 
 def build_backend(nlu_url: str | None = None, timeout: float = 2.0) -> NLUBackend:
