@@ -15,7 +15,6 @@ from datetime import timedelta
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from nlu.emergency import emergency_level
 from bot.crypto import KeyRing
 from bot.interfaces import (
     Action,
@@ -36,6 +35,7 @@ from bot.stats import Stats
 from bot.store import users as user_store
 from bot.store.db import Database
 from bot.store.models import User
+from nlu.emergency import emergency_level
 
 log = logging.getLogger(__name__)
 
