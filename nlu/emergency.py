@@ -11,8 +11,12 @@ biggest class, and a bot that cries wolf is one she stops trusting.  So:
   and a one-tap way to the full answer;
 * ``"none"``  — anything else.
 
-The threshold was chosen on the held-out sets and the out-of-domain corpus
-(``helpline nlu falsealarm``): every held-out emergency stays ``sure``.
+The threshold was chosen with ``helpline nlu falsealarm`` (held-out sets plus
+the out-of-domain corpus tests/nlu/data/out_of_domain.yml): every held-out
+emergency stays ``sure`` at any threshold (the rules catch them all); the
+out-of-domain false-alarm rate is 2.5 % at 0.7, 1.2 % at 0.8, 0.6 % at 0.9 and
+0 % at 0.95.  0.9 keeps the classifier able to give the full answer on its own
+to a phrasing the rules miss, under the 1 % false-alarm target.
 """
 
 from __future__ import annotations
@@ -23,7 +27,7 @@ from typing import Any, Literal
 EmergencyLevel = Literal["sure", "check", "none"]
 
 #: The classifier alone earns the full danger answer from this confidence up.
-EMERGENCY_THRESHOLD: float = 0.8
+EMERGENCY_THRESHOLD: float = 0.9
 
 
 def emergency_level(
