@@ -29,11 +29,16 @@ __all__ = [
 ]
 
 
-def build_backend(nlu_url: str | None = None, timeout: float = 2.0) -> NLUBackend:
-    """The bot's NLU: embedded, or remote Rasa at ``nlu_url`` falling back to embedded."""
+def build_backend(
+    nlu_url: str | None = None, timeout: float = 2.0, token: str | None = None
+) -> NLUBackend:
+    """The bot's NLU: embedded, or remote Rasa at ``nlu_url`` falling back to embedded.
+
+    ``token`` is a Rasa server's ``--auth-token`` (sent as the ``token`` query parameter).
+    """
     embedded = EmbeddedBackend()
     if not nlu_url:
         return embedded
     from .remote import RasaHTTPBackend
 
-    return RasaHTTPBackend(nlu_url, timeout=timeout, fallback=embedded)
+    return RasaHTTPBackend(nlu_url, timeout=timeout, fallback=embedded, token=token)

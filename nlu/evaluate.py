@@ -148,15 +148,15 @@ def false_alarm_report(
         by_set[name] = {"messages": len(msgs), "false_alarms": len(fired)}
     held: dict[str, dict[str, Any]] = {}
     for name, data in heldout.items():
-        levels = [(e.intent, emergency_level(parse(e.text), threshold)) for e in data.examples]
-        emerg = [lv for intent, lv in levels if intent == "emergency"]
-        others = [lv for intent, lv in levels if intent != "emergency"]
+        pairs = [(e.intent, emergency_level(parse(e.text), threshold)) for e in data.examples]
+        emerg = [lv for intent, lv in pairs if intent == "emergency"]
+        others = [lv for intent, lv in pairs if intent != "emergency"]
         held[name] = {
             "emergencies": len(emerg),
             "recall": round(emerg.count("sure") / len(emerg), 4) if emerg else None,
             "missed": [
                 e.text
-                for e, (_, lv) in zip(data.examples, levels, strict=True)
+                for e, (_, lv) in zip(data.examples, pairs, strict=True)
                 if e.intent == "emergency" and lv != "sure"
             ],
             "false_alarms": others.count("sure"),
