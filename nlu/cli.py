@@ -9,6 +9,8 @@ import argparse
 import json
 import sys
 import time
+import warnings
+from pathlib import Path
 from typing import Any
 
 
@@ -55,13 +57,25 @@ def cmd_train(args: argparse.Namespace) -> int:
     return 0
 
 
+def _load_reporting(path: str | Path) -> Any:
+    """``rasa_format.load`` printing its warnings (file:line) on stderr."""
+    from .rasa_format import load
+
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        data = load(path)
+    for w in caught:
+        print(f"warning: {w.message}", file=sys.stderr)
+    return data
+
+
 def cmd_eval(args: argparse.Namespace) -> int:
     from .engine import EmbeddedBackend
     from .evaluate import evaluate
-    from .rasa_format import TrainingDataError, load
+    from .rasa_format import TrainingDataError
 
     try:
-        data = load(args.file)
+        data = _load_reporting(args.file)
     except (OSError, TrainingDataError) as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
@@ -81,13 +95,13 @@ def cmd_falsealarm(args: argparse.Namespace) -> int:
     from .emergency import EMERGENCY_THRESHOLD
     from .engine import EmbeddedBackend
     from .evaluate import EVAL_DIR, false_alarm_report, load_messages
-    from .rasa_format import TrainingDataError, load
+    from .rasa_format import TrainingDataError
 
     ood_path = args.ood or EVAL_DIR / "out_of_domain.yml"
     held_paths = args.heldout or [EVAL_DIR / "heldout.yml", EVAL_DIR / "heldout_b.yml"]
     try:
         ood = load_messages(ood_path)
-        held = {str(p): load(p) for p in held_paths}
+        held = {str(p): _load_reporting(p) for p in held_paths}
     except (OSError, TrainingDataError) as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
