@@ -35,6 +35,13 @@ _VIOLENT = _VIOLENT_STRONG  # kept for readers of the old name
 #: Someone who can be the danger when "he is at the door".
 _AGGRESSOR = r"(?:chong(?: cu)?|chong em|chong toi|no|anh ta|anh ay|han|ong ay|ong ta|thang \w+|nguoi yeu(?: cu)?|bo duong|duong|bo no|ga)"
 
+#: After "the aggressor is at the door": the end, or words that keep it about her,
+#: not an errand ("đứng ngoài cổng chờ taxi", "đứng trước nhà nói chuyện").
+_AT_DOOR_END = (
+    r"(?=$| (?:roi|kia|do|nay|ne|a|oi|day|lau roi|khong chiu di|khong di|chua di|doi|dap|go|la"
+    r"|chui|so|em|toi|tui|minh|cam|rinh|nhin|muon|hoai|nua|canh|suot|khoa|bat|ca dem|ma)\b)"
+)
+
 URGENT = [
     r"\bsos\b",
     r"(?<!nghien )(?<!cap )\bcuu (?:toi|em|minh|tui|con|me|chau|chi|be|voi|chung toi|giup|vs|ba|bo|nguoi|mang|me con|anh)\b",
@@ -55,11 +62,13 @@ NOW = [
     r"\bdang (?:\w+ ){0,2}?" + _VIOLENT_WEAK + r" " + _VICTIM + r"\b|\bdang bi (?:" + _VIOLENT_WEAK + r"|ban|danh|dap)\b",
     # The aggressor at the door / in front of the house / coming up the stairs, now.
     r"\b" + _AGGRESSOR + r" (?:\w+ ){0,2}?(?:dang )?(?:dung|o|rinh|doi|cho|go cua|dap cua|dap|pha|dung cho|lang vang) "
-    r"(?:o )?(?:ngoai|truoc|ben ngoai|sau) (?:cua|nha|cong|phong|cua so)\b",
+    r"(?:o )?(?:ngoai|truoc|ben ngoai|sau) (?:cua|nha|cong|phong|cua so)\b" + _AT_DOOR_END,
     r"\b" + _AGGRESSOR + r" (?:\w+ ){0,2}?dang (?:len (?:cau thang|lau|phong)|(?:xong|pha|dap) vao|(?:tim|duoi|ruot) (?:" + _PERSON + r"|theo))\b",
-    r"\b(?:is|hes|shes|hes still|is still|theyre|are) (?:right )?(?:outside|at) (?:my|the|our) (?:door|house|window|room|gate)\b",
+    r"\b(?:hes|he is|my (?:ex|ex husband|husband|boyfriend|ex boyfriend|partner|father|dad|stepfather)"
+    r"(?: is)?) (?:still )?(?:right )?(?:outside|at) (?:my|the|our) (?:door|house|window|room|gate)\b",
     r"\b(?:hes|he is|theyre|they are) (?:still here|inside the house|on top of me|kicking|breaking|banging)\b|^help (?:hes|he is) \w+",
-    r"\bdang (?:gap |o trong tinh trang )?nguy hiem\b|\bnguy hiem (?:qua|lam)\b",
+    r"\bdang (?:gap |o trong tinh trang )?nguy hiem\b|^nguy hiem (?:qua|lam)(?: \w+)?$"
+    r"|\b(?:em|toi|minh|tui|chung toi|me con \w+) (?:\w+ )?nguy hiem (?:qua|lam)\b",
     r"\bngay (?:bay gio|luc nay|bgio)\b.*\b(?:danh|giet|dao|nguy hiem|cuu|chay mau|bop co|nhot)\b",
     r"\b(?:danh|giet|dao|nguy hiem|cuu|chay mau|bop co|nhot)\b.*\bngay (?:bay gio|luc nay)\b",
     r"\b(?:is|are|hes|shes|theyre|keeps?) (?:hitting|beating|choking|strangling|attacking|kicking|hurting|stabbing|threatening)\b",
@@ -99,13 +108,18 @@ DANGER = [
 #: also when it is a neighbour's or a friend's, unless it is clearly past or habit.
 ACUTE = [
     r"\b(?:cam|co|rut|dua|ke|vung|gi) (?:con |cay )?(?:dao|sung|rua|kiem|bua|mac|liem)\b",
-    r"\b(?:knife|gun|machete|axe)\b",
+    r"\b(?:has|have|had|got|holding|holds|with|pulled|pulls|grabbed|grabs|waving|pointing|points"
+    r"|brought|carrying|carries|took|takes|picked up|swinging) (?:a |an |the |his |her |my |their "
+    r"|that |this )?(?:\w+ )?(?:knife|gun|machete|axe|pistol|rifle|blade)\b"
+    r"|\b(?:knife|gun|machete|axe|pistol|blade) (?:to|at|against|in his hand)\b",
     r"\bcam (?:cay(?! (?:choi|but|viet|kem|nen|thuoc|kim|dan|lau|sao|co|hoa|rau))|gach|chai|ghe|xa beng|gay)\b|\b(?:with|has|holding) (?:a |the )?(?:bat|stick|hammer|bottle|brick)\b",
-    r"\bchay mau\b|\bbleeding\b|\b(?:bi dam|bi chem)\b|\bmau (?:nhieu|me)\b|\bstabbed\b",
+    r"\bchay mau\b|\bbleeding\b(?! (?:money|cash|heart|edge|colou?rs?|ink))|\b(?:bi dam|bi chem)\b|\bmau (?:nhieu|me)\b|\bstabbed\b",
     r"\bngat(?! (?:ket noi|loi|dien|mang|may|cuoc|lien lac))\b|\b(?:bat tinh|ngat xiu)\b|\bunconscious\b|\bpassed out\b",
     r"\b(?:nam )?bat dong\b(?! san)|\bkhong (?:nhuc nhich|cu dong|tinh lai)\b|\bnot (?:moving|breathing)\b|\bwont wake up\b",
     r"\bpha cua\b|\bdap cua\b|\bdoi (?:xong )?vao (?:nha|phong)\b|\bdoi pha\b|\bkicking (?:the |my )?door\b|\bbanging on\b|\bbreaking (?:the |down the )?door\b",
-    r"\bdang (?:\w+ ){0,3}?(?:la het|keu cuu|gao thet|khoc thet|thet len)\b|\bscreaming\b",
+    r"\bdang (?:\w+ ){0,3}?(?:la het|keu cuu|gao thet|khoc thet|thet len)\b|\bscreaming (?:for help|in pain)\b"
+    r"|\b(?:she|shes|mom|mum|mother|my sister|my neighbou?r|a woman|the woman) (?:is |keeps |was )?"
+    r"screaming\b",
 ]
 
 #: Talking *about* danger: the law, a hypothetical, a film.  Damps NOW and DANGER.
@@ -206,6 +220,10 @@ _BENIGN = [
     r"muon chet (?:luon|di duoc|mat|roi)\b",
     r"\btu tu (?:thoi|da|nao|nhe|nha|ma|roi tinh|chut|cho)\b|\b(?:lam|an|noi|di|chay|doc|hoc) tu tu\b",
     r"\bdao keo(?: tham my)?\b",
+    r"\b(?:cam|co|dung|lay) (?:con |cay |cai )?(?:dao|bua|rua|liem|keo|mac|kiem) (?:thai|got|bam|chat"
+    r"|dong|sua|lam|gat|don|xe|tia|mai|phat|vot|cat (?!co|tay|mat|dau|nguoi))\b",
+    r"\bcuu (?:toi|em|minh|tui|tao)(?: voi)? (?:cai |bai |mon )?(?:deadline|bai tap|mon|ky thi|de thi"
+    r"|excel|code|project|do an|luan van)\b",
     r"\bbop co (?:tay|chan)\b|\bxoa bop\b|\bco (?:vai gay|tay|chan)\b",
     r"\bnhot (?:con )?(?:ga|vit|meo|cho|heo|lon|chim|ca|tho|chuot|trau|de)\b",
     # English
