@@ -38,8 +38,10 @@ _AGGRESSOR = r"(?:chong(?: cu)?|chong em|chong toi|no|anh ta|anh ay|han|ong ay|o
 #: After "the aggressor is at the door": the end, or words that keep it about her,
 #: not an errand ("đứng ngoài cổng chờ taxi", "đứng trước nhà nói chuyện").
 _AT_DOOR_END = (
+    r"(?: (?:nha|phong|cong|cua)(?: (?:em|toi|tui|minh|me|chi|con))?)?"
     r"(?=$| (?:roi|kia|do|nay|ne|a|oi|day|lau roi|khong chiu di|khong di|chua di|doi|dap|go|la"
-    r"|chui|so|em|toi|tui|minh|cam|rinh|nhin|muon|hoai|nua|canh|suot|khoa|bat|ca dem|ma)\b)"
+    r"|chui|so|em|toi|tui|minh|cam|rinh|nhin|muon|hoai|nua|canh|suot|khoa|bat|ca dem|ma|tu"
+    r"|may tieng|ca tieng|tu sang|tu chieu|tu toi)\b)"
 )
 
 URGENT = [
@@ -221,15 +223,17 @@ _BENIGN = [
     r"\btu tu (?:thoi|da|nao|nhe|nha|ma|roi tinh|chut|cho)\b|\b(?:lam|an|noi|di|chay|doc|hoc) tu tu\b",
     r"\bdao keo(?: tham my)?\b",
     r"\b(?:cam|co|dung|lay) (?:con |cay |cai )?(?:dao|bua|rua|liem|keo|mac|kiem) (?:thai|got|bam|chat"
-    r"|dong|sua|lam|gat|don|xe|tia|mai|phat|vot|cat (?!co|tay|mat|dau|nguoi))\b",
+    r"|dong|sua|lam|gat|don|xe|tia|mai|phat|vot|cat)\b(?! (?:cua|co|tay|chan|mat|dau|nguoi|em|toi"
+    r"|vo|con|chi|me|be|tui|minh|ba|bo|anh|chau|no|han))",
     r"\bcuu (?:toi|em|minh|tui|tao)(?: voi)? (?:cai |bai |mon )?(?:deadline|bai tap|mon|ky thi|de thi"
     r"|excel|code|project|do an|luan van)\b",
     r"\bbop co (?:tay|chan)\b|\bxoa bop\b|\bco (?:vai gay|tay|chan)\b",
     r"\bnhot (?:con )?(?:ga|vit|meo|cho|heo|lon|chim|ca|tho|chuot|trau|de)\b",
+    r"\bgiet (?:con |may con |het )?(?:chuot|gian|muoi|ruoi|ran|sau|kien|rep|ca|ga|heo|lon|vit|bo xit)\b",
     # English
     r"\bblood (?:test|tests|type|pressure|sugar|donation|donor|bank|drive|work|results?|orange"
     r"|moon|oath|brothers?)\b|\b(?:donat\w*|give|giving|gave|donor) blood\b",
-    r"\bchok\w* on\b|\bpassed out (?:from|on the|after|laughing)\b|\bcant breathe through\b",
+    r"\bchok\w* (?:on|back)\b|\bpassed out (?:from|on the|after|laughing)\b|\bcant breathe through\b",
     r"\bknife (?:sharpener|skills|set|block|rack|holder)\b",
     r"\bgun (?:show|license|licence|control|laws?|shop|store|club|range)\b",
     r"\bin danger of\b",
@@ -249,6 +253,10 @@ EVERYDAY = [
     r"|tuoi cay|quet (?:nha|san)|rua (?:bat|chen|xe)|xem (?:phim|tivi|bong da)|luon kim"
     r"|chay mau cam|con meo|con cho|xe tai|chay au|tai nan giao thong|leo nui|doi xe|cho xe"
     r"|ban hang|tap the duc)\b",
+    # chores with a tool, toys, small accidents
+    r"\b(?:chat (?:chuoi|cui|cay|tre|go|dua|canh)|don (?:co|vuon|cui)|phat co|lam vuon|ra vuon"
+    r"|do hang|nhua|do choi|bi nga|bi te|te xe|nga xe|vap nga|dut tay|tray (?:chan|tay|dau goi)"
+    r"|chut xiu|mot chut|ti xiu|mot ti)\b",
     r"\b(?:groceries|shopping bags|pizza|delivery|parcel|package|football|soccer|cooking|recipe"
     r"|the gym)\b",
     # Tools, not weapons in a hand: "I need a new bread knife", "hot glue gun".

@@ -180,6 +180,11 @@ LOOK_ALIKES = [
     "hot glue gun", "I'm stuck in traffic right now", "in danger of failing the course",
     "the blood test came back fine", "I'm choking on this spicy noodle haha",
     "the kids are screaming with joy", "he's hitting the gym every day",
+    "they're at the door singing carols", "the baby is screaming, she's teething",
+    "I'm bleeding money on this car", "the gun salute was loud", "anh ấy đứng ngoài cổng chờ taxi",
+    "bố đang cầm búa đóng kệ sách", "trèo cây nguy hiểm quá", "cứu tôi cái deadline này",
+    "she's choking back tears", "ông cầm rựa ra vườn chặt chuối", "bé cầm dao nhựa chơi đồ hàng",
+    "con em bị ngã chảy máu đầu gối chút xíu", "giết con chuột trong bếp",
 ]
 
 MUST_FIRE_TOO = [
@@ -189,6 +194,10 @@ MUST_FIRE_TOO = [
     "i'm in danger", "my kids are in danger", "cứu em, em ở phường An Cựu",
     "he has a kitchen knife", "he's holding a knife to my throat", "mẹ ơi cứu con",
     "ck đang cầm dao thái thịt dọa giết em", "nó cầm dao đuổi em",
+    "ổng cầm rựa chặt cửa phòng em", "nó cầm dao cắt tay em", "he's choking me",
+    "my ex is at the door", "my husband is outside the house", "ck cu dang dung truoc cong",
+    "anh ta đứng ngoài cửa nhà em từ chiều", "he pulled a gun", "he has a gun to my head",
+    "she is screaming for help", "em nguy hiểm quá", "nguy hiểm quá",
 ]
 
 
