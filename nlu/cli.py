@@ -97,10 +97,13 @@ def cmd_falsealarm(args: argparse.Namespace) -> int:
     from .evaluate import EVAL_DIR, false_alarm_report, load_messages
     from .rasa_format import TrainingDataError
 
-    ood_path = args.ood or EVAL_DIR / "out_of_domain.yml"
-    held_paths = args.heldout or [EVAL_DIR / "heldout.yml", EVAL_DIR / "heldout_b.yml"]
+    ood_paths = args.ood or [EVAL_DIR / f"out_of_domain{s}.yml" for s in ("", "_b", "_c")]
+    held_paths = args.heldout or [EVAL_DIR / f"heldout{s}.yml" for s in ("", "_b", "_c")]
     try:
-        ood = load_messages(ood_path)
+        ood: dict[str, list[str]] = {}
+        for path in ood_paths:
+            for name, msgs in load_messages(path).items():
+                ood[f"{Path(path).stem}:{name}"] = msgs
         held = {str(p): _load_reporting(p) for p in held_paths}
     except (OSError, TrainingDataError) as exc:
         print(f"error: {exc}", file=sys.stderr)
@@ -117,11 +120,11 @@ def cmd_falsealarm(args: argparse.Namespace) -> int:
     o = rep["out_of_domain"]
     print(f"emergency threshold {threshold}")
     print(
-        f"out-of-domain {ood_path}: {o['messages']} messages, "
+        f"out-of-domain ({len(ood_paths)} files): {o['messages']} messages, "
         f"false alarms {o['false_alarms']} ({o['rate']:.2%}), gentle checks {o['checks']}"
     )
     for name, row in o["by_set"].items():
-        print(f"  {name:<24}{row['false_alarms']:>4} / {row['messages']}")
+        print(f"  {name:<40}{row['false_alarms']:>4} / {row['messages']}")
     for text in o["alarms"] if args.show else []:
         print(f"  ! {text}")
     for path, row in rep["heldout"].items():
@@ -184,7 +187,9 @@ def register(subparsers: Any) -> None:
         "falsealarm",
         help="share of out-of-domain messages that would get the 113 answer; emergency recall",
     )
-    p.add_argument("--ood", default=None, help="out-of-domain corpus (default: tests/nlu/data)")
+    p.add_argument(
+        "--ood", nargs="*", default=None, help="out-of-domain corpora (default: tests/nlu/data)"
+    )
     p.add_argument("--heldout", nargs="*", default=None, help="Rasa YAML held-out files")
     p.add_argument("--threshold", type=float, default=None)
     p.add_argument("--show", action="store_true", help="list the false alarms and misses")

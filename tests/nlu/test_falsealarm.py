@@ -18,14 +18,17 @@ from nlu.normalize import normalize
 from nlu.rasa_format import load, load_dir
 
 OOD = EVAL_DIR / "out_of_domain.yml"
-HELDOUT = [EVAL_DIR / "heldout.yml", EVAL_DIR / "heldout_b.yml"]
+#: B was written after the first round of fixes, C after the second (see their headers).
+OOD_ALL = [OOD, EVAL_DIR / "out_of_domain_b.yml", EVAL_DIR / "out_of_domain_c.yml"]
+HELDOUT = [EVAL_DIR / "heldout.yml", EVAL_DIR / "heldout_b.yml", EVAL_DIR / "heldout_c.yml"]
 ROOT = Path(__file__).resolve().parents[2]
 
 
 @pytest.fixture(scope="module")
 def report(backend: EmbeddedBackend) -> dict[str, Any]:
     held = {p.name: load(p) for p in HELDOUT}
-    return false_alarm_report(backend.parse_sync, load_messages(OOD), held)
+    ood = {f"{p.stem}:{k}": v for p in OOD_ALL for k, v in load_messages(p).items()}
+    return false_alarm_report(backend.parse_sync, ood, held)
 
 
 def test_corpus_is_several_hundred_everyday_messages_in_both_languages():
@@ -36,7 +39,7 @@ def test_corpus_is_several_hundred_everyday_messages_in_both_languages():
 
 def test_corpus_is_never_trained_on():
     train = {normalize(e.text) for e in load_dir(nlu.classifier.DATA_DIR).examples}
-    msgs = [normalize(m) for v in load_messages(OOD).values() for m in v]
+    msgs = [normalize(m) for p in OOD_ALL for v in load_messages(p).values() for m in v]
     overlap = [m for m in msgs if m in train and len(m.split()) > 1]
     assert overlap == []
 
@@ -44,13 +47,16 @@ def test_corpus_is_never_trained_on():
 def test_false_alarm_rate_is_at_most_one_percent(report: dict[str, Any]):
     ood = report["out_of_domain"]
     assert ood["rate"] <= 0.01, ood["alarms"]
+    for path in OOD_ALL:
+        rows = [r for k, r in ood["by_set"].items() if k.startswith(f"{path.stem}:")]
+        assert sum(r["false_alarms"] for r in rows) <= 0.01 * sum(r["messages"] for r in rows)
     # The accent-folded traps (nghiên cứu, cửu chương, đánh răng, An Cựu...) never alarm.
-    assert ood["by_set"]["traps"]["false_alarms"] == 0, ood["alarms"]
+    assert ood["by_set"]["out_of_domain:traps"]["false_alarms"] == 0, ood["alarms"]
 
 
 def test_every_heldout_emergency_gets_the_danger_answer(report: dict[str, Any]):
     for name, row in report["heldout"].items():
-        assert row["emergencies"] >= 20, name
+        assert row["emergencies"] >= 8, name
         assert row["recall"] == 1.0, (name, row["missed"])
         assert row["false_alarms"] == 0, name
 
@@ -130,7 +136,7 @@ def test_falsealarm_command_reports_rate_and_recall():
     res = _cli("falsealarm", "--json")
     assert res.returncode == 0, res.stderr
     rep = json.loads(res.stdout)
-    assert rep["out_of_domain"]["messages"] >= 400
+    assert rep["out_of_domain"]["messages"] >= 700
     assert rep["out_of_domain"]["rate"] <= 0.01
     assert all(row["recall"] == 1.0 for row in rep["heldout"].values())
 
