@@ -44,6 +44,7 @@ class EmbeddedBackend:
         t0 = time.perf_counter()
         self.model = model or load_or_train(data_dir, cache_dir)
         areas.warm_up()  # build the place-name index now, not on the first message
+        safety.warm_up()
         self.model.predict("xin chào")
         log.info("nlu ready in %.3fs (%d intents)", time.perf_counter() - t0, len(self.model.classes))
 

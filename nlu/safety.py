@@ -312,6 +312,11 @@ def _place_re() -> re.Pattern[str]:
     return re.compile(rf"\b{_PLACE_MARKERS} (?:{alts})\b|^(?:{alts})$")
 
 
+def warm_up() -> None:
+    """Build the place-name pattern (~0.15 s) ahead of the first message."""
+    _place_re()
+
+
 def _mask_accents(plain: str, rich: str) -> str:
     """Mask folded tokens whose accented spelling is another word ("cựu" is not "cứu")."""
     p_toks, r_toks = plain.split(), rich.split()
