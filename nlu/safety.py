@@ -51,7 +51,7 @@ URGENT = [
     r"\bai cuu\b",
     # "help me" as a cry, not "help me choose a gift" / "save me a seat".
     r"\b(?:help|save) (?:me|us)(?=$| (?:please|pls|plz|now|quick|fast|someone|somebody|anyone"
-    r"|he|she|they|hes|shes|theyre|im|i|my|from|oh|god|asap|help))",
+    r"|he|she|they|hes|shes|theyre|im|i|my|from|oh|god|asap|help|get out|escape|hide|run))",
     r"^help(?: help)+$|^help (?:please|pls|now)\b",
     # "giúp em với!!!" as the whole message.
     r"^(?:ai |lam on |xin )?(?:giup|gium|giup do) (?:em|toi|minh|tui|chau|con|chi|me|me con em)"

@@ -197,7 +197,8 @@ MUST_FIRE_TOO = [
     "ổng cầm rựa chặt cửa phòng em", "nó cầm dao cắt tay em", "he's choking me",
     "my ex is at the door", "my husband is outside the house", "ck cu dang dung truoc cong",
     "anh ta đứng ngoài cửa nhà em từ chiều", "he pulled a gun", "he has a gun to my head",
-    "she is screaming for help", "em nguy hiểm quá", "nguy hiểm quá",
+    "she is screaming for help", "em nguy hiểm quá", "nguy hiểm quá", "help me get out of here",
+    "please help me!!!", "somebody help me", "help me, my husband is drunk",
 ]
 
 
