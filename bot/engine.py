@@ -149,7 +149,7 @@ class Engine:
         intent = parse.get("intent") or {}
         name, confidence = intent.get("name"), float(intent.get("confidence") or 0.0)
         # The full danger answer only when the safety net fired or the classifier
-        # is sure (nlu/emergency.py); a weak guess is asked about (_danger_check).
+        # is sure (nlu/emergency.py); a weak guess is asked about (danger_check, _turn).
         if name == "emergency":
             return (name if emergency_level(parse) == "sure" else None), confidence
         if name and confidence >= self.threshold:

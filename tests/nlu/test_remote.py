@@ -263,3 +263,22 @@ async def test_breaker_reopens_when_the_retry_fails(backend: EmbeddedBackend):
         assert remote.breaker_open and remote.failures == remote_mod.BREAKER_FAILURES + 1
     finally:
         await remote.close()
+
+
+async def test_helpline_nlu_token_setting_reaches_the_rasa_url(
+    monkeypatch: pytest.MonkeyPatch, sqlite_url: str, tmp_path: Path
+):
+    from bot.runtime import build_runtime
+    from bot.settings import Settings
+
+    monkeypatch.setenv("HELPLINE_NLU_TOKEN", "from-env")
+    assert Settings(_env_file=None).nlu_token == "from-env"  # type: ignore[call-arg]
+    from tests.conftest import make_settings
+
+    rt = await build_runtime(
+        make_settings(sqlite_url, tmp_path, nlu_url="http://127.0.0.1:9/?x=1", nlu_token="t0k")
+    )
+    try:
+        assert rt.engine.nlu.url == "http://127.0.0.1:9/model/parse?x=1&token=t0k"
+    finally:
+        await rt.close()
