@@ -97,7 +97,7 @@ def cmd_falsealarm(args: argparse.Namespace) -> int:
     from .evaluate import EVAL_DIR, false_alarm_report, load_messages
     from .rasa_format import TrainingDataError
 
-    ood_paths = args.ood or [EVAL_DIR / f"out_of_domain{s}.yml" for s in ("", "_b", "_c")]
+    ood_paths = args.ood or [EVAL_DIR / f"out_of_domain{s}.yml" for s in ("", "_b", "_c", "_d")]
     held_paths = args.heldout or [EVAL_DIR / f"heldout{s}.yml" for s in ("", "_b", "_c")]
     try:
         ood: dict[str, list[str]] = {}
