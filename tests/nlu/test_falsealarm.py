@@ -47,6 +47,12 @@ def test_corpus_is_never_trained_on():
     assert overlap == []
 
 
+def test_heldout_c_is_never_trained_on():
+    train = {normalize(e.text) for e in load_dir(nlu.classifier.DATA_DIR).examples}
+    held = [normalize(e.text) for e in load(EVAL_DIR / "heldout_c.yml").examples]
+    assert [t for t in held if t in train] == []
+
+
 def test_false_alarm_rate_is_at_most_one_percent(report: dict[str, Any]):
     ood = report["out_of_domain"]
     assert ood["rate"] <= 0.01, ood["alarms"]
