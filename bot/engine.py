@@ -176,8 +176,11 @@ class Engine:
         if intent is None:
             return None, 0.0
         name, confidence = intent.get("name"), float(intent.get("confidence") or 0.0)
-        # The safety net's emergency is trusted at any confidence (DESIGN.md §3.6).
-        if name == "emergency" or (name and confidence >= self.threshold):
+        # The full danger answer only when the safety net fired or the classifier
+        # is sure (nlu/emergency.py); a weak guess is asked about (danger_check, _turn).
+        if name == "emergency":
+            return (name if _danger(parse) == "sure" else None), confidence
+        if name and confidence >= self.threshold:
             return name, confidence
         return None, confidence
 
@@ -218,6 +221,10 @@ class Engine:
             channel=incoming.channel,
         )
         result: TurnResult = self.runner.step(ctx)
+        if result.state.get("node") == "fallback" and _danger(parse) == "check":
+            # Not understood, but it might be danger: one gentle question, 113 in it.
+            result.messages = self.runner.render("danger_check", result.language, placeholders)
+            result.state["node"] = "danger_check"
         user.state = result.state
         user.language = result.language
         messages = list(result.messages)
@@ -307,6 +314,11 @@ def _node_of(user: User) -> str:
     """The flow node she is at; "" for anything odd stored before."""
     node = user.state.get("node") if isinstance(user.state, dict) else None
     return node if isinstance(node, str) else ""
+
+
+def _danger(parse: ParseResult | None) -> str:
+    """The NLU's danger level for this text (set by every backend)."""
+    return parse.get("emergency", "none") if parse else "none"
 
 
 def _sure_emergency(parse: ParseResult | None, confidence: float) -> bool:

@@ -106,7 +106,9 @@ async def build_runtime(settings: Settings, *, upgrade: bool = True) -> Runtime:
         await db.upgrade()
     assert settings.secret_key, "load_settings() guarantees a secret"
     keyring = KeyRing(settings.secret_key, settings.old_secrets())
-    backend = nlu.build_backend(settings.nlu_url, timeout=settings.nlu_timeout)
+    backend = nlu.build_backend(
+        settings.nlu_url, timeout=settings.nlu_timeout, token=settings.nlu_token
+    )
     runner = load_runner()
     outbox = Outbox(keyring)
     # The programme's counters (turns, handoff_requested, claim times...): bot/stats.py.

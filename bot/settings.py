@@ -107,6 +107,8 @@ class Settings(BaseSettings):
     retention_days: int = Field(30, ge=1, le=3650, validation_alias=_env("HELPLINE_RETENTION_DAYS"))
     nlu_url: str | None = Field(None, validation_alias=_env("HELPLINE_NLU_URL"))
     nlu_timeout: float = Field(2.0, gt=0, le=30, validation_alias=_env("HELPLINE_NLU_TIMEOUT"))
+    #: A Rasa server started with ``--auth-token``: sent as its ``token`` query parameter.
+    nlu_token: str | None = Field(None, validation_alias=_env("HELPLINE_NLU_TOKEN"))
     data_dir: Path = Field(Path("."), validation_alias=_env("HELPLINE_DATA_DIR"))
     #: Demo mode (a "demo" console account and team) outside local SQLite mode.
     demo: bool = Field(False, validation_alias=_env("HELPLINE_DEMO"))

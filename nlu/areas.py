@@ -302,7 +302,7 @@ def find_areas(text: str, fuzzy: bool = True) -> list[AreaMatch]:
     return sorted(results, key=lambda a: a.start or 0)
 
 
-def entities(text: str) -> list[dict]:
+def entities(text: str) -> list[dict[str, Any]]:
     """``area`` entities in Rasa's shape for a parse result."""
     out = []
     for a in find_areas(text):

@@ -53,7 +53,7 @@ def _bench_fasttext(
     train_texts: list[str], train_labels: list[str], test_texts: list[str], test_gold: list[str]
 ) -> dict[str, Any]:
     try:
-        import fasttext  # type: ignore[import-not-found]
+        import fasttext
     except ImportError as exc:
         return {
             "available": False,

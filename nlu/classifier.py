@@ -118,7 +118,8 @@ class IntentModel:
             logits = self.intercept.copy()
         logits = logits - logits.max()
         probs = np.exp(logits)
-        return probs / probs.sum()
+        result: np.ndarray = probs / probs.sum()
+        return result
 
     def predict(self, text: str) -> list[tuple[str, float]]:
         """Ranking of every intent for a raw message, best first."""

@@ -9,6 +9,8 @@ import argparse
 import json
 import sys
 import time
+import warnings
+from pathlib import Path
 from typing import Any
 
 
@@ -57,15 +59,30 @@ def cmd_train(args: argparse.Namespace) -> int:
     return 0
 
 
+def _load_reporting(path: str | Path) -> Any:
+    """``rasa_format.load`` printing its warnings (file:line) on stderr."""
+    from .rasa_format import load
+
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        data = load(path)
+    for w in caught:
+        print(f"warning: {w.message}", file=sys.stderr)
+    return data
+
+
 def cmd_eval(args: argparse.Namespace) -> int:
     from .engine import EmbeddedBackend
     from .evaluate import evaluate
-    from .rasa_format import TrainingDataError, load
+    from .rasa_format import TrainingDataError
 
     try:
-        data = load(args.file)
+        data = _load_reporting(args.file)
     except (OSError, TrainingDataError) as exc:
         print(f"error: {exc}", file=sys.stderr)
+        return 2
+    if not data.examples:
+        print(f"error: {args.file}: no NLU examples to evaluate", file=sys.stderr)
         return 2
     rep = evaluate(EmbeddedBackend(), data)
     if args.json:
@@ -78,6 +95,53 @@ def cmd_eval(args: argparse.Namespace) -> int:
     else:
         print(f"{args.file}: {rep['examples']} examples")
         _print_report(rep)
+    return 0
+
+
+def cmd_falsealarm(args: argparse.Namespace) -> int:
+    from .emergency import EMERGENCY_THRESHOLD
+    from .engine import EmbeddedBackend
+    from .evaluate import EVAL_DIR, false_alarm_report, load_messages
+    from .rasa_format import TrainingDataError
+
+    ood_paths = args.ood or [EVAL_DIR / f"out_of_domain{s}.yml" for s in ("", "_b", "_c", "_d")]
+    held_paths = args.heldout or [EVAL_DIR / f"heldout{s}.yml" for s in ("", "_b", "_c")]
+    try:
+        ood: dict[str, list[str]] = {}
+        for path in ood_paths:
+            for name, msgs in load_messages(path).items():
+                ood[f"{Path(path).stem}:{name}"] = msgs
+        held = {str(p): _load_reporting(p) for p in held_paths}
+    except (OSError, TrainingDataError) as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    empty = [p for p, d in held.items() if not d.examples]
+    if empty:
+        print(f"error: {empty[0]}: no NLU examples to evaluate", file=sys.stderr)
+        return 2
+    threshold = EMERGENCY_THRESHOLD if args.threshold is None else args.threshold
+    rep = false_alarm_report(EmbeddedBackend().parse_sync, ood, held, threshold)
+    if args.json:
+        print(json.dumps(rep, ensure_ascii=False))
+        return 0
+    o = rep["out_of_domain"]
+    print(f"emergency threshold {threshold}")
+    print(
+        f"out-of-domain ({len(ood_paths)} files): {o['messages']} messages, "
+        f"false alarms {o['false_alarms']} ({o['rate']:.2%}), gentle checks {o['checks']}"
+    )
+    for name, row in o["by_set"].items():
+        print(f"  {name:<40}{row['false_alarms']:>4} / {row['messages']}")
+    for text in o["alarms"] if args.show else []:
+        print(f"  ! {text}")
+    for path, row in rep["heldout"].items():
+        recall = "n/a" if row["recall"] is None else f"{row['recall']:.2f}"
+        print(
+            f"{path}: emergency recall {recall} ({row['emergencies']}), "
+            f"false alarms {row['false_alarms']} / {row['others']}"
+        )
+        for text in row["missed"] if args.show else []:
+            print(f"  missed: {text}")
     return 0
 
 
@@ -129,6 +193,19 @@ def register(subparsers: Any) -> None:
     p.add_argument("file")
     p.add_argument("--json", action="store_true")
     p.set_defaults(func=cmd_eval)
+
+    p = sub.add_parser(
+        "falsealarm",
+        help="share of out-of-domain messages that would get the 113 answer; emergency recall",
+    )
+    p.add_argument(
+        "--ood", nargs="*", default=None, help="out-of-domain corpora (default: tests/nlu/data)"
+    )
+    p.add_argument("--heldout", nargs="*", default=None, help="Rasa YAML held-out files")
+    p.add_argument("--threshold", type=float, default=None)
+    p.add_argument("--show", action="store_true", help="list the false alarms and misses")
+    p.add_argument("--json", action="store_true")
+    p.set_defaults(func=cmd_falsealarm)
 
     p = sub.add_parser("crossval", help="k-fold cross-validation on nlu/data")
     p.add_argument("--folds", type=int, default=5)

@@ -11,6 +11,7 @@ from nlu.result import ParseResult
 
 from . import areas, safety
 from .classifier import DATA_DIR, IntentModel, load_or_train
+from .emergency import emergency_level
 from .normalize import guess_language
 
 log = logging.getLogger(__name__)
@@ -42,6 +43,7 @@ def finish(text: str, result: dict[str, Any]) -> ParseResult:
     if not any(e.get("entity") == "area" for e in ents):
         ents.extend(areas.entities(text[:MAX_CLASSIFY_CHARS]))
     result["language"] = guess_language(text)
+    result["emergency"] = emergency_level(result)
     # Built above in the documented shape (classify/_valid + these steps).
     return cast(ParseResult, result)
 
@@ -58,6 +60,7 @@ class EmbeddedBackend:
         t0 = time.perf_counter()
         self.model = model or load_or_train(data_dir, cache_dir)
         areas.warm_up()  # build the place-name index now, not on the first message
+        safety.warm_up()
         self.model.predict("xin chào")
         log.info(
             "nlu ready in %.3fs (%d intents)", time.perf_counter() - t0, len(self.model.classes)

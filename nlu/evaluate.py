@@ -8,13 +8,15 @@ from __future__ import annotations
 
 from collections import Counter
 from collections.abc import Callable, Sequence
+from pathlib import Path
 from typing import Any
 
 from nlu.result import ParseResult
 
 from .classifier import fit
+from .emergency import EMERGENCY_THRESHOLD, emergency_level
 from .engine import EmbeddedBackend
-from .rasa_format import TrainingData
+from .rasa_format import TrainingData, TrainingDataError
 
 
 def report(gold: Sequence[str], pred: Sequence[str], top_confusions: int = 10) -> dict[str, Any]:
@@ -104,3 +106,87 @@ def crossval(data: TrainingData, folds: int = 5, seed: int = 0) -> dict[str, Any
     rep["examples"] = len(texts)
     rep["threshold"] = choose_threshold(gold, preds)
     return rep
+
+
+# --- false alarms: what the engine would do ------------------------------------
+
+#: Where the repository keeps the held-out sets and the out-of-domain corpus.
+EVAL_DIR = Path(__file__).resolve().parent.parent / "tests" / "nlu" / "data"
+
+
+def load_messages(path: str | Path) -> dict[str, list[str]]:
+    """An out-of-domain corpus: ``sets: {name: [message, ...]}`` → the same dict.
+
+    Raises :class:`TrainingDataError` (file:line) when the shape is wrong or empty.
+    """
+    import yaml
+
+    p = Path(path)
+    try:
+        doc = yaml.safe_load(p.read_text(encoding="utf-8"))
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        raise TrainingDataError(str(p), mark.line + 1 if mark else 0, "invalid YAML") from None
+    sets = doc.get("sets") if isinstance(doc, dict) else None
+    if not isinstance(sets, dict):
+        raise TrainingDataError(str(p), 1, "expected 'sets:' mapping names to lists of messages")
+    out: dict[str, list[str]] = {}
+    for name, msgs in sets.items():
+        if not isinstance(msgs, list) or not all(isinstance(m, str) for m in msgs):
+            raise TrainingDataError(str(p), 1, f"set {name!r} must be a list of strings")
+        out[str(name)] = msgs
+    if not any(out.values()):
+        raise TrainingDataError(str(p), 1, "no messages")
+    return out
+
+
+def false_alarm_report(
+    parse: Callable[[str], ParseResult],
+    out_of_domain: dict[str, list[str]],
+    heldout: dict[str, TrainingData],
+    threshold: float = EMERGENCY_THRESHOLD,
+) -> dict[str, Any]:
+    """False-alarm rate and emergency recall through :func:`nlu.emergency_level`.
+
+    A false alarm is an out-of-domain message that would get the full danger
+    answer (level ``"sure"``); recall is the share of held-out emergencies
+    that would.  ``"check"`` (the gentle question) counts as neither.
+    """
+    by_set: dict[str, dict[str, Any]] = {}
+    alarms: list[str] = []
+    total = checks = 0
+    for name, msgs in out_of_domain.items():
+        levels = [emergency_level(parse(m), threshold) for m in msgs]
+        fired = [m for m, lv in zip(msgs, levels, strict=True) if lv == "sure"]
+        alarms += fired
+        total += len(msgs)
+        checks += levels.count("check")
+        by_set[name] = {"messages": len(msgs), "false_alarms": len(fired)}
+    held: dict[str, dict[str, Any]] = {}
+    for name, data in heldout.items():
+        pairs = [(e.intent, emergency_level(parse(e.text), threshold)) for e in data.examples]
+        emerg = [lv for intent, lv in pairs if intent == "emergency"]
+        others = [lv for intent, lv in pairs if intent != "emergency"]
+        held[name] = {
+            "emergencies": len(emerg),
+            "recall": round(emerg.count("sure") / len(emerg), 4) if emerg else None,
+            "missed": [
+                e.text
+                for e, (_, lv) in zip(data.examples, pairs, strict=True)
+                if e.intent == "emergency" and lv != "sure"
+            ],
+            "false_alarms": others.count("sure"),
+            "others": len(others),
+        }
+    return {
+        "threshold": threshold,
+        "out_of_domain": {
+            "messages": total,
+            "false_alarms": len(alarms),
+            "rate": round(len(alarms) / total, 4) if total else 0.0,
+            "checks": checks,
+            "by_set": by_set,
+            "alarms": alarms,
+        },
+        "heldout": held,
+    }

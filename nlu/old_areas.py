@@ -99,7 +99,7 @@ def _memoise(module: Any) -> None:
         for name, fn in cached.items():
             if hasattr(mod, name):
                 setattr(mod, name, fn)
-    normalize._helpline_memoised = True  # type: ignore[attr-defined]
+    normalize._helpline_memoised = True
 
 
 _built: list[Any] = []

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import re
+import warnings
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -25,6 +26,14 @@ class TrainingDataError(ValueError):
         super().__init__(f"{path}:{line}: {message}")
         self.path = path
         self.line = line
+
+
+class TrainingDataWarning(UserWarning):
+    """Something Rasa would accept with a warning (the message names file and line)."""
+
+
+def _warn(path: str, line: int, message: str) -> None:
+    warnings.warn(TrainingDataWarning(f"{path}:{line}: {message}"), stacklevel=3)
 
 
 @dataclass(slots=True)
@@ -140,9 +149,9 @@ def _example_lines(node: Node, path: str) -> list[tuple[str, int, dict[str, Any]
             if not line or line.startswith("#"):
                 continue
             if not line.startswith("- "):
-                raise TrainingDataError(
-                    path, first + i, f"example must start with '- ': {line[:60]!r}"
-                )
+                # Rasa skips such a line with a warning; so do we.
+                _warn(path, first + i, f"example without '- ' skipped: {line[:60]!r}")
+                continue
             result.append((line[2:].strip(), first + i, None))
         return result
     if isinstance(node, SequenceNode):
@@ -180,6 +189,8 @@ def loads(content: str, path: str = "<string>") -> TrainingData:
     for key_node, value_node in root.value:
         key = _scalar(key_node, path, "top-level key")
         if key == "nlu":
+            if isinstance(value_node, ScalarNode) and value_node.tag.endswith(":null"):
+                continue  # "nlu:" with nothing under it: no items
             if not isinstance(value_node, SequenceNode):
                 raise TrainingDataError(path, _line(value_node), "'nlu' must be a list")
             for block in value_node.value:
@@ -192,7 +203,13 @@ def loads(content: str, path: str = "<string>") -> TrainingData:
 def _read_block(block: Node, path: str, data: TrainingData) -> None:
     if not isinstance(block, MappingNode):
         raise TrainingDataError(path, _line(block), "each 'nlu' item must be a mapping")
-    fields = {_scalar(k, path, "key"): v for k, v in block.value}
+    fields: dict[str, Node] = {}
+    for k, v in block.value:
+        key = _scalar(k, path, "key")
+        if key in fields:
+            # YAML keeps the last one; the first block of examples would be lost unseen.
+            _warn(path, _line(k), f"duplicate key {key!r}: only the last one is used")
+        fields[key] = v
     kinds = [k for k in ("intent", "synonym", "regex", "lookup") if k in fields]
     if len(kinds) != 1:
         raise TrainingDataError(
@@ -205,6 +222,8 @@ def _read_block(block: Node, path: str, data: TrainingData) -> None:
     if "examples" not in fields:
         raise TrainingDataError(path, _line(block), f"{kind} {name!r} has no 'examples'")
     lines = _example_lines(fields["examples"], path)
+    if not lines:
+        _warn(path, _line(block), f"{kind} {name!r} has no examples")
     if kind == "intent":
         for text, line, meta in lines:
             plain, entities = parse_annotated(text, (path, line))
@@ -279,7 +298,9 @@ def _block(lines: Iterable[str]) -> str:
 
 def dumps(data: TrainingData) -> str:
     """Serialise to Rasa YAML 3.1 (``examples: |`` blocks), readable by Rasa and by :func:`loads`."""
-    out = ['version: "3.1"\n', "nlu:\n"]
+    out = ['version: "3.1"\n']
+    if data.examples or data.synonyms or data.regexes or data.lookups:
+        out.append("nlu:\n")
     by_intent: dict[str, list[Example]] = {}
     for ex in data.examples:
         by_intent.setdefault(ex.intent, []).append(ex)

@@ -6,7 +6,11 @@ It lives in ``nlu/`` because the NLU defines it; the engine sees it through
 
 from __future__ import annotations
 
-from typing import Any, TypedDict
+from typing import Any, Literal, TypedDict
+
+#: How sure the NLU is of danger (nlu/emergency.py): "sure" earns the full 113
+#: answer, "check" a gentle "are you in danger now?", "none" nothing.
+EmergencyLevel = Literal["sure", "check", "none"]
 
 
 class IntentScore(TypedDict):
@@ -19,7 +23,8 @@ class ParseResult(TypedDict, total=False):
 
     ``language`` is the language the text seems to be in ("vi"/"en");
     ``safety_net`` is set when the emergency rules fired (trusted at any
-    confidence)."""
+    confidence); ``emergency`` is the danger level every backend's answer gets
+    in ``nlu.engine.finish``."""
 
     text: str
     intent: IntentScore
@@ -27,3 +32,4 @@ class ParseResult(TypedDict, total=False):
     entities: list[dict[str, Any]]
     language: str
     safety_net: bool
+    emergency: EmergencyLevel

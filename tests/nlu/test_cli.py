@@ -35,7 +35,24 @@ def test_eval_reports_bad_file(tmp_path: Path, capsys: pytest.CaptureFixture[str
     bad = tmp_path / "bad.yml"
     bad.write_text("nlu:\n  - intent: x\n    examples: |\n      oops\n", encoding="utf-8")
     assert _run(["nlu", "eval", str(bad)]) == 2
-    assert "bad.yml:4" in capsys.readouterr().err
+    err = capsys.readouterr().err
+    assert "bad.yml:4" in err  # the skipped line, as Rasa warns
+    assert "no NLU examples" in err
+
+
+@pytest.mark.parametrize(
+    "content",
+    ["", 'version: "3.1"\n', 'version: "3.1"\nnlu:\n', "nlu:\n  - intent: x\n    examples: |\n"],
+)
+def test_eval_on_a_file_without_examples_is_an_error(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], content: str
+):
+    empty = tmp_path / "empty.yml"
+    empty.write_text(content, encoding="utf-8")
+    assert _run(["nlu", "eval", str(empty)]) == 2
+    captured = capsys.readouterr()
+    assert "error:" in captured.err and "no NLU examples" in captured.err
+    assert "accuracy" not in captured.out
 
 
 def test_train_writes_cache(tmp_path: Path, capsys: pytest.CaptureFixture[str]):

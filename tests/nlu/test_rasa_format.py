@@ -2,7 +2,16 @@ from pathlib import Path
 
 import pytest
 
-from nlu.rasa_format import TrainingDataError, dumps, load, load_dir, loads
+from nlu.rasa_format import (
+    Example,
+    TrainingData,
+    TrainingDataError,
+    TrainingDataWarning,
+    dumps,
+    load,
+    load_dir,
+    loads,
+)
 
 FULL = """version: "3.1"
 # a comment
@@ -87,11 +96,6 @@ def test_writer_round_trips():
 @pytest.mark.parametrize(
     ("content", "line"),
     [
-        (
-            'version: "3.1"\nnlu:\n'
-            "  - intent: greet\n    examples: |\n      - hi\n      hello without dash\n",
-            6,
-        ),
         ('version: "3.1"\nnlu:\n  - intent: greet\n    examples: [unclosed\n', 5),
         (
             'version: "3.1"\nnlu:\n'
@@ -125,3 +129,34 @@ def test_shipped_training_data_is_rich_enough():
     assert min(counts.values()) >= 60
     for hard in ("emergency", "disclose_abuse", "report_concern"):
         assert counts[hard] >= 120
+
+
+def test_line_without_dash_is_skipped_with_a_warning_as_rasa_does():
+    content = 'version: "3.1"\nnlu:\n  - intent: greet\n    examples: |\n      - hi\n      hello without dash\n      - hey\n'
+    with pytest.warns(TrainingDataWarning, match=r"bad\.yml:6: example without '- ' skipped"):
+        data = loads(content, "bad.yml")
+    assert [e.text for e in data.examples] == ["hi", "hey"]
+
+
+def test_empty_intent_and_duplicate_examples_key_are_warned_about():
+    content = (
+        'version: "3.1"\nnlu:\n'
+        "  - intent: greet\n    examples: |\n      # nothing yet\n"
+        "  - intent: thanks\n    examples: |\n      - cảm ơn\n    examples: |\n      - thanks\n"
+    )
+    with pytest.warns(TrainingDataWarning) as record:
+        data = loads(content, "w.yml")
+    messages = [str(w.message) for w in record]
+    assert "w.yml:3: intent 'greet' has no examples" in messages
+    assert "w.yml:9: duplicate key 'examples': only the last one is used" in messages
+    assert [e.text for e in data.examples] == ["thanks"]
+
+
+def test_data_without_nlu_items_round_trips():
+    for data in (TrainingData(), TrainingData(synonyms={"hn": "Hà Nội"})):
+        again = loads(dumps(data), "dumped.yml")
+        assert again.examples == [] and again.synonyms == data.synonyms
+    # "nlu:" with nothing under it (what older versions wrote) reads as no items.
+    assert loads('version: "3.1"\nnlu:\n', "old.yml").examples == []
+    one = TrainingData(examples=[Example("xin chào", "greet")])
+    assert [e.text for e in loads(dumps(one)).examples] == ["xin chào"]
