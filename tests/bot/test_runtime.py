@@ -70,6 +70,7 @@ class Person:
         if any("kín đáo" in b.label for m in self.last for b in m.buttons):
             await self.tap("bình thường")
         await self.say(area)
+        await self.tap("Đúng rồi")  # she confirms the place that was understood
         return await self.tap("Bạo lực")
 
 
@@ -252,7 +253,10 @@ def _sample(body: str, name: str, labels: str = "") -> float:
 
 
 async def test_metrics_endpoint_counts_turns_and_handoffs(rt: Runtime) -> None:
-    client = TestClient(TestServer(build_app(rt)))
+    # /metrics is on the public port only behind a bearer token (tests/security covers 404).
+    token = "k7Q2-metrics-9fT3xLw8pZ4vR6nB1mYc"
+    rt.settings = rt.settings.model_copy(update={"metrics_token": token})
+    client = TestClient(TestServer(build_app(rt)), headers={"Authorization": f"Bearer {token}"})
     await client.start_server()
     try:
         before = await (await client.get("/metrics")).text()
