@@ -171,9 +171,7 @@ def read_text(address: str, message_id: str | None, message: dict[str, Any]) -> 
     return OAEvent(address, message_id, text=cap_input(text))
 
 
-def read_media(
-    address: str, message_id: str | None, message: dict[str, Any], kind: str
-) -> OAEvent:
+def read_media(address: str, message_id: str | None, message: dict[str, Any], kind: str) -> OAEvent:
     """Images, videos, files... with ``message.text`` as the caption. A voice
     note (``voice``) would be transcribed here if the bot could; today she is
     told it reads text only, like for any other kind."""
