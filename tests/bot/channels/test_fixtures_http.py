@@ -42,19 +42,20 @@ TELEGRAM_HER = 555000111
 ZALO_OA_HER = "2468013579246801357"
 ZALO_BOT_HER = "6ede9afa66b88fe6d6a9"
 
-REPLY, DANGER, SILENT = "reply", "113", "silent"
+REPLY, DANGER, SILENT, TEXT_ONLY = "reply", "113", "silent", "text only"
 
-#: What she must see after each payload: a reply, the danger answer, or
-#: nothing (service updates, groups that are not team groups, receipts).
+#: What she must see after each payload: a reply, the danger answer, the
+#: "text only" answer (media without words), or nothing (service updates,
+#: groups that are not team groups, receipts).
 TELEGRAM_EXPECTED = {
-    "animation": REPLY,
-    "audio": REPLY,
+    "animation": TEXT_ONLY,
+    "audio": TEXT_ONLY,
     "callback": REPLY,
     "chat_member_banned_no_until_date": SILENT,
     "command_menu": REPLY,
-    "contact": REPLY,
-    "dice": REPLY,
-    "document": REPLY,
+    "contact": TEXT_ONLY,
+    "dice": TEXT_ONLY,
+    "document": TEXT_ONLY,
     "edited_message": SILENT,
     "forward_hidden_user": REPLY,
     "future_fields": REPLY,
@@ -62,46 +63,46 @@ TELEGRAM_EXPECTED = {
     "group_added": SILENT,
     "group_callback": SILENT,
     "group_message": SILENT,
-    "location": REPLY,
+    "location": TEXT_ONLY,
     "message_reaction": SILENT,
     "my_chat_member_blocked": SILENT,
-    "photo": REPLY,
+    "photo": TEXT_ONLY,
     "photo_caption_danger": DANGER,
     "purchased_paid_media": SILENT,
     "start_deeplink": REPLY,
-    "sticker": REPLY,
+    "sticker": TEXT_ONLY,
     "story_in_group": SILENT,
     "team_command": SILENT,
     "text": REPLY,
     "unique_gift": SILENT,
-    "video": REPLY,
-    "video_note": REPLY,
-    "voice": REPLY,
+    "video": TEXT_ONLY,
+    "video_note": TEXT_ONLY,
+    "voice": TEXT_ONLY,
 }
 ZALO_EXPECTED = {
     "bot_follow": SILENT,
     "bot_group_text": SILENT,
-    "bot_image": REPLY,
+    "bot_image": TEXT_ONLY,
     "bot_image_caption": DANGER,
     "bot_reaction": SILENT,
-    "bot_sticker": REPLY,
+    "bot_sticker": TEXT_ONLY,
     "bot_text": REPLY,
-    "bot_unsupported": REPLY,
+    "bot_unsupported": TEXT_ONLY,
     "bot_unsupported_bare": SILENT,
-    "bot_voice": REPLY,
+    "bot_voice": TEXT_ONLY,
     "oa_anonymous_send_text": SILENT,
     "oa_follow": SILENT,
     "oa_user_seen_message": SILENT,
-    "oa_user_send_audio": REPLY,
-    "oa_user_send_file": REPLY,
-    "oa_user_send_gif": REPLY,
-    "oa_user_send_image": REPLY,
+    "oa_user_send_audio": TEXT_ONLY,
+    "oa_user_send_file": TEXT_ONLY,
+    "oa_user_send_gif": TEXT_ONLY,
+    "oa_user_send_image": TEXT_ONLY,
     "oa_user_send_image_caption": DANGER,
-    "oa_user_send_link": REPLY,
-    "oa_user_send_location": REPLY,
-    "oa_user_send_sticker": REPLY,
+    "oa_user_send_link": TEXT_ONLY,
+    "oa_user_send_location": TEXT_ONLY,
+    "oa_user_send_sticker": TEXT_ONLY,
     "oa_user_send_text": REPLY,
-    "oa_user_send_video": REPLY,
+    "oa_user_send_video": TEXT_ONLY,
 }
 
 
@@ -188,24 +189,43 @@ def check_logs(caplog: pytest.LogCaptureFixture, ids: list[str]) -> None:
                 assert value not in message, f"an id in the log: {message}"
 
 
-async def danger_answer(runtime: Runtime) -> str:
-    """The first line of the danger answer, as the engine gives it on any channel."""
-    incoming = Incoming(channel="web", address=uuid.uuid4().hex, text="cuu toi voi chong dang danh")
-    replies = await runtime.engine.handle(incoming)
-    assert replies and "113" in replies[0].text
-    return replies[0].text.split("\n")[0]
+@dataclass(frozen=True)
+class Answers:
+    """First lines of two answers, as the engine gives them on any channel."""
+
+    danger: str
+    text_only: str
 
 
-def expect(table: dict[str, str], name: str, texts: list[str], danger: str) -> None:
+async def answers(runtime: Runtime) -> Answers:
+    async def first_line(**what: Any) -> str:
+        incoming = Incoming(channel="web", address=uuid.uuid4().hex, **what)
+        replies = await runtime.engine.handle(incoming)
+        assert replies
+        return replies[0].text.split("\n")[0]
+
+    danger = await first_line(text="cuu toi voi chong dang danh")
+    assert "113" in danger
+    return Answers(danger, await first_line(attachment="photo"))
+
+
+def expect(table: dict[str, str], name: str, texts: list[str], answers: Answers) -> None:
     wanted = table.get(name)
     if wanted == SILENT:
         assert texts == [], f"{name}: nothing was expected, got {len(texts)} messages"
-    elif wanted in (REPLY, DANGER):
-        assert texts, f"{name}: she got no answer"
+        return
+    if wanted is None:
+        return
+    assert texts, f"{name}: she got no answer"
+    first = texts[0]
     if wanted == DANGER:
-        assert texts[0].startswith(danger), f"{name}: the first answer must be the danger answer"
-    elif wanted == REPLY:
-        assert not texts[0].startswith(danger), f"{name}: a false alarm"
+        assert first.startswith(answers.danger), f"{name}: the danger answer must come first"
+        return
+    assert not first.startswith(answers.danger), f"{name}: a false alarm"
+    if wanted == TEXT_ONLY:
+        assert first.startswith(answers.text_only), f"{name}: not the text-only answer"
+    else:
+        assert not first.startswith(answers.text_only), f"{name}: her words were not read"
 
 
 def test_every_fixture_has_an_expectation() -> None:
@@ -223,7 +243,7 @@ async def test_every_telegram_fixture_through_the_webhook(
 ) -> None:
     caplog.set_level(logging.INFO)
     api = everything.telegram_api
-    danger = await danger_answer(everything.runtime)
+    expected = await answers(everything.runtime)
     fresh = count(555100000)
     ids: list[str] = []
     for name in names("telegram"):
@@ -232,7 +252,7 @@ async def test_every_telegram_fixture_through_the_webhook(
         update = api.prepare(replace(load("telegram", name), TELEGRAM_HER, chat))
         status = await api.deliver_webhook(update)
         assert status == 200, f"{name}: {status}"
-        expect(TELEGRAM_EXPECTED, name, [m.text or "" for m in api.sent_to(chat)], danger)
+        expect(TELEGRAM_EXPECTED, name, [m.text or "" for m in api.sent_to(chat)], expected)
     check_logs(caplog, ids)
 
 
@@ -242,7 +262,7 @@ async def test_every_zalo_fixture_through_the_webhooks(
     caplog.set_level(logging.INFO)
     zalo = everything.zalo
     assert zalo.webhook is not None, "the Bot Platform webhook was set"
-    danger = await danger_answer(everything.runtime)
+    expected = await answers(everything.runtime)
     ids: list[str] = []
     async with aiohttp.ClientSession() as http:
         for name in names("zalo"):
@@ -274,5 +294,5 @@ async def test_every_zalo_fixture_through_the_webhooks(
                 texts = [m.text for m in zalo.oa_sent[before:] if m.user_id == person]
             else:
                 texts = [m["text"] for m in zalo.bot_sent[before:] if m["chat_id"] == person]
-            expect(ZALO_EXPECTED, name, texts, danger)
+            expect(ZALO_EXPECTED, name, texts, expected)
     check_logs(caplog, ids)
