@@ -196,3 +196,10 @@ def test_signature_header_forms(caplog: pytest.LogCaptureFixture) -> None:
     warnings = [r for r in caplog.records if r.levelno == logging.WARNING]
     assert len(warnings) == len(refused), "every refusal is logged at WARNING"
     assert all(digest[:16] not in r.getMessage() for r in warnings), "no signature in logs"
+
+
+def test_bot_link_keeps_the_words_sent_with_it() -> None:
+    link = load_event("bot_text", text=f"{DANGER} https://example.invalid/x")
+    link["event_name"] = "message.link.received"
+    read = parse_update(link)
+    assert read is not None and read.attachment == "link" and read.text and DANGER in read.text
