@@ -35,6 +35,18 @@ class Metrics:
         self.duplicates = Counter(
             "helpline_duplicate_updates", "Redelivered updates ignored", registry=self.registry
         )
+        self.unreadable = Counter(
+            "helpline_unreadable_updates",
+            "Updates acknowledged but not readable (unknown or malformed shapes)",
+            ["channel"],
+            registry=self.registry,
+        )
+        self.unanswerable = Counter(
+            "helpline_unanswerable_messages",
+            "Messages the platform gives no way to answer",
+            ["channel", "kind"],
+            registry=self.registry,
+        )
         self.latency = Histogram(
             "helpline_turn_seconds",
             "Time to handle one update",
@@ -57,6 +69,15 @@ class Metrics:
         self.turns.labels(channel=channel).inc()
         self.intents.labels(intent=intent or "none").inc()
         self.latency.observe(seconds)
+
+    def unreadable_update(self, channel: str) -> None:
+        """An update the channel acknowledged without reading it: the platform
+        must not retry it forever, but someone should see that it happens."""
+        self.unreadable.labels(channel=channel).inc()
+
+    def unanswerable_message(self, channel: str, kind: str) -> None:
+        """A message that reached us with no way to reply (Zalo OA anonymous chats)."""
+        self.unanswerable.labels(channel=channel, kind=kind).inc()
 
     async def refresh(self, db: Database, handoff: Handoff | None = None) -> None:
         """Gauges read from the database at scrape time (shared by all processes)."""

@@ -31,6 +31,7 @@ from aiohttp import web
 from telegram import BotCommand, ChatMemberUpdated, Update
 from telegram.error import NetworkError, RetryAfter, TelegramError
 from telegram.ext import AIORateLimiter, Application, ApplicationBuilder
+from telegram.request import HTTPXRequest
 
 from bot.channels.intake import Backoff, Intake
 from bot.channels.replies import FailedReplies
@@ -38,6 +39,7 @@ from bot.channels.telegram.convert import CHANNEL, Translated, translate
 from bot.channels.telegram.errors import delivery_error
 from bot.channels.telegram.render import MAX_ALERT, as_int_ids, delete_recent, send_outgoing
 from bot.channels.telegram.sender import TelegramSender
+from bot.channels.telegram.updates import TolerantBot, read_update, update_id_of
 from bot.engine import Engine
 from bot.messages import Outgoing
 from bot.outbox import Outbox
@@ -202,12 +204,16 @@ class TelegramChannel:
         """Connect (getMe), register the commands, then set the webhook or start
         polling in the background: returns without blocking the loop."""
         quiet_library_loggers()
-        builder = (
-            ApplicationBuilder()
-            .token(self.token)
-            .base_url(self.base_url)
-            .rate_limiter(self._rate_limiter())
+        bot = TolerantBot(
+            self.token,
+            base_url=self.base_url,
+            # PTB's own defaults: a pool for calls, one connection for the long poll.
+            request=HTTPXRequest(connection_pool_size=256),
+            get_updates_request=HTTPXRequest(connection_pool_size=1),
+            rate_limiter=self._rate_limiter(),
+            on_unreadable=self._unreadable,
         )
+        builder = ApplicationBuilder().bot(bot)
         if self.webhook_url:
             builder = builder.updater(None)
         app = builder.build()
@@ -280,11 +286,13 @@ class TelegramChannel:
             return web.Response(status=503)
         try:
             data = await request.json()
-            update = Update.de_json(data, self.app.bot)
-        except Exception:
+        except ValueError:
             return web.Response(status=400)
-        if update is None:
-            return web.Response(status=400)
+        if update_id_of(data) is None:
+            return web.Response(status=400)  # not an update: Telegram never sends this
+        # An update PTB cannot read is acknowledged (200) and counted, never
+        # refused: Telegram would retry a 4xx for hours.
+        update = read_update(data, self.app.bot, self._unreadable)
         try:
             await self.handle_update(update)
         except Exception as exc:
@@ -327,7 +335,12 @@ class TelegramChannel:
         because the turn is already stored."""
         assert self.app is not None
         bot = self.app.bot
-        seen = translate(update, bot_username=bot.username)
+        try:
+            seen = translate(update, bot_username=bot.username)
+        except Exception as exc:  # a shape PTB read but we cannot place
+            log.warning("telegram: update not understood (%s)", type(exc).__name__)
+            self._unreadable()
+            return
         answered = False
         try:
             if seen.chat_id is None:
@@ -348,6 +361,9 @@ class TelegramChannel:
         finally:
             if seen.callback_id is not None and not answered:
                 await self._answer(seen.callback_id, None)
+
+    def _unreadable(self) -> None:
+        self.engine.metrics.unreadable_update(CHANNEL)
 
     async def _answer(self, callback_id: str, alert: Outgoing | None) -> None:
         """Every button press is answered, or her button keeps spinning."""

@@ -193,6 +193,7 @@ class ZaloBotChannel:
                 try:
                     parsed = parse_update(update)
                 except BadUpdate:
+                    self.engine.metrics.unreadable_update(CHANNEL)
                     log.info("zalo_bot: unreadable update skipped")
                     continue
                 if parsed is not None:

@@ -39,7 +39,8 @@ _NUMBER = re.compile(r"\s*(?:s[oố]\s*)?(\d{1,2})\s*[.)]?\s*")
 
 @dataclass(frozen=True, slots=True)
 class Inbound:
-    """What she did, read from an OA event or a Bot Platform update."""
+    """What she did, read from an OA event or a Bot Platform update. With an
+    ``attachment``, ``text`` is the caption sent with it (or None)."""
 
     address: str
     message_id: str | None
@@ -139,6 +140,7 @@ class Turns:
         )
         if inbound.attachment is not None:
             base.attachment = inbound.attachment
+            base.text = inbound.text  # a caption: read for danger like any text
             return base
         assert inbound.text is not None
         payload = payload_of_text(inbound.text) or await self.options.resolve(

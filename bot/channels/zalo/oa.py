@@ -22,7 +22,13 @@ from aiohttp import web
 
 from bot.channels.zalo.common import MAX_TEXT, Turns, platform_id, with_options
 from bot.channels.zalo.oa_api import MAX_BUTTONS, ZaloOAClient
-from bot.channels.zalo.oa_events import BadEvent, SignatureCheck, parse_event
+from bot.channels.zalo.oa_events import (
+    BadEvent,
+    OAEvent,
+    SignatureCheck,
+    Unanswerable,
+    parse_event,
+)
 from bot.channels.zalo.oa_tokens import ZaloOATokens, keep_fresh
 from bot.channels.zalo.options import OptionsStore, add_options_purge
 from bot.channels.zalo.sender import ZaloSender
@@ -138,7 +144,7 @@ class ZaloOAChannel:
     async def webhook(self, request: web.Request) -> web.Response:
         given = request.headers.get(SIGNATURE_HEADER)
         if not given:
-            log.info("zalo_oa: webhook call without signature refused")
+            log.warning("zalo_oa: webhook call without signature refused")
             return web.Response(status=403)
         raw = await request.read()
         try:
@@ -153,15 +159,22 @@ class ZaloOAChannel:
         if not self.check.valid(raw, timestamp, given):
             if platform_id(data.get("app_id")) not in (None, self.check.app_id):
                 log.warning("zalo_oa: event for another app id (check ZALO_APP_ID)")
-            log.info("zalo_oa: webhook call with a wrong signature refused")
-            return web.Response(status=403)
+            return web.Response(status=403)  # logged by the check
         if not self.check.fresh(timestamp):
-            log.info("zalo_oa: stale webhook call refused")
+            log.warning("zalo_oa: stale webhook call refused")
             return web.Response(status=403)
         try:
             event = parse_event(data)
         except BadEvent:
             return web.Response(status=400)
-        if event is not None:
-            self.turns.submit(event)
+        self._dispatch(event)
         return web.Response(status=200)
+
+    def _dispatch(self, event: OAEvent | Unanswerable | None) -> None:
+        """Her message to the engine; an anonymous chat, which the bot cannot
+        answer, is only counted (no text, no id in the log)."""
+        if isinstance(event, Unanswerable):
+            self.engine.metrics.unanswerable_message(CHANNEL, event.kind)
+            log.info("zalo_oa: %s message cannot be answered: not read", event.kind)
+        elif event is not None:
+            self.turns.submit(event)

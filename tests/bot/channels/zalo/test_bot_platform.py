@@ -205,3 +205,36 @@ async def test_erase_by_number_deletes_her_rows_and_keeps_no_options(polling: Bo
         assert await s.get(User, her_key) is None, "her row is gone"
         names = list(await s.scalars(select(KeyValue.name)))
     assert not [n for n in names if n.startswith(OPTIONS_PREFIX)], "no options kept about her"
+
+
+async def test_webhook_reads_captions_answers_voice_and_acknowledges_bare_events(
+    hooked: Bot,
+) -> None:
+    fake = hooked.fake
+    headers = {"X-Bot-Api-Secret-Token": fake.webhook["secret_token"] if fake.webhook else ""}
+
+    async def post(body: dict[str, Any]) -> int:
+        resp = await hooked.http.post("/zalo/bot/webhook", json=body, headers=headers)
+        await hooked.channel.work.wait()
+        return resp.status
+
+    for bare in ("bot_follow", "bot_unsupported_bare", "bot_reaction"):
+        assert await post(load_event(bare)) == 200, bare
+    assert fake.bot_sent == [], "nothing to answer in a follow, a reaction or an empty event"
+
+    assert await post(update(fixture="bot_image_caption")) == 200
+    danger = await reference(
+        hooked.runtime, {"attachment": "photo", "text": "cuu toi voi chong dang danh"}
+    )
+    assert fake.bot_texts == as_bot_texts(danger) and "113" in fake.bot_texts[0]
+
+    fake.bot_sent.clear()
+    assert await post(update(fixture="bot_voice")) == 200
+    assert fake.bot_texts == as_bot_texts(await reference(hooked.runtime, {"attachment": "voice"}))
+
+
+async def test_polling_answers_a_voice_note(polling: Bot) -> None:
+    polling.fake.push_update(update(fixture="bot_voice"))
+    expected = as_bot_texts(await reference(polling.runtime, {"attachment": "voice"}))
+    await until(lambda: len(polling.fake.bot_sent) >= len(expected))
+    assert polling.fake.bot_texts == expected

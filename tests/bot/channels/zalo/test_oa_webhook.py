@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import logging
 import uuid
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
@@ -230,3 +231,54 @@ async def test_non_text_gets_the_text_only_answer(oa: OA) -> None:
     assert await oa.post(event) == 200
     await oa.channel.work.wait()
     assert_same_answer(oa.fake.oa_sent, await reference(oa.runtime, {"attachment": "photo"}))
+
+
+async def test_caption_with_danger_words_gets_113(oa: OA) -> None:
+    event = load_event("oa_user_send_image_caption", msg_id=uuid.uuid4().hex)
+    assert await oa.post(event) == 200
+    await oa.channel.work.wait()
+    assert oa.fake.oa_sent and "113" in oa.fake.oa_sent[0].text
+    expected = await reference(
+        oa.runtime, {"attachment": "photo", "text": "cuu toi voi chong dang danh"}
+    )
+    assert_same_answer(oa.fake.oa_sent, expected)
+
+
+@pytest.mark.parametrize(
+    "fixture",
+    ["oa_user_send_audio", "oa_user_send_video", "oa_user_send_file", "oa_user_send_gif"],
+)
+async def test_voice_files_and_gifs_get_the_text_only_answer(oa: OA, fixture: str) -> None:
+    event = load_event(fixture, msg_id=uuid.uuid4().hex)
+    assert await oa.post(event) == 200
+    await oa.channel.work.wait()
+    assert_same_answer(oa.fake.oa_sent, await reference(oa.runtime, {"attachment": "photo"}))
+
+
+async def test_anonymous_chat_is_acknowledged_counted_and_not_kept(
+    oa: OA, caplog: pytest.LogCaptureFixture
+) -> None:
+    caplog.set_level(logging.DEBUG, logger="bot")
+    event = load_event("oa_anonymous_send_text")
+    assert await oa.post(event) == 200, "Zalo must not retry it"
+    await oa.channel.work.wait()
+    await asyncio.sleep(0.05)
+    assert oa.fake.oa_sent == [], "no reply endpoint is called for an anonymous chat"
+    metrics = oa.runtime.engine.metrics.render().decode()
+    assert 'helpline_unanswerable_messages_total{channel="zalo_oa",kind="anonymous"} 1.0' in metrics
+    async with oa.runtime.db.transaction() as s:
+        assert await s.scalar(select(func.count()).select_from(User)) == 0
+    logged = "\n".join(r.getMessage() for r in caplog.records if r.name.startswith("bot"))
+    assert "cannot be answered" in logged
+    for secret in ("cuu toi", "9b1f2c3d4e5f6a7b8c9d", "e2b2c3d4e5f6", "3c4d5e6f7a8b"):
+        assert secret not in logged
+
+
+async def test_documented_signature_forms_pass_over_http(oa: OA) -> None:
+    for form in ("mac = {}", " mac={} ", "mac={}"):
+        event = load_event("oa_user_send_text", text="xin chào", msg_id=uuid.uuid4().hex)
+        event["timestamp"] = now_ms()
+        body = json.dumps(event).encode()
+        digest = oa_signature(oa.fake.app_id, body, event["timestamp"], OA_KEY)[4:]
+        header = form.format(digest.upper() if form.startswith(" ") else digest)
+        assert await oa.post(event, raw=body, signature=header) == 200, form
