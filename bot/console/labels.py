@@ -23,14 +23,12 @@ def topic_label(topic: str | None, language: str) -> str:
 
 def shown_area(area: str | None, team_areas: Iterable[str], language: str) -> str:
     """The matched official unit ("Phường Bến Tre, Vĩnh Long"), or a neutral "unknown"."""
-    if not area or not area.strip():
-        return ""
+    if not area or not area.strip():  # she skipped the question or named no known place
+        return UNMATCHED.get(language, UNMATCHED["vi"])
     if area in set(team_areas):
         return area  # routing matched it to the team's own spelling
-    try:
-        from nlu.areas import match_area
-    except ImportError:  # the NLU layer is optional for the console
-        return UNMATCHED.get(language, UNMATCHED["vi"])
+    from nlu.areas import match_area
+
     found = match_area(area, None)
     if found is None or found.score < MIN_AREA_SCORE:
         return UNMATCHED.get(language, UNMATCHED["vi"])

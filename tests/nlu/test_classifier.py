@@ -82,7 +82,9 @@ def test_heldout_is_not_in_training_data(path: Path, share: float):
 
 def test_result_has_rasa_shape(backend: EmbeddedBackend):
     r = backend.parse_sync("toi bi ck danh, e o xa Muong Nhe")
-    assert set(r) == {"text", "intent", "intent_ranking", "entities", "language"}
+    # Rasa's fields, plus our documented additions (nlu/result.py).
+    assert set(r) == {"text", "intent", "intent_ranking", "entities", "language", "emergency"}
+    assert r["emergency"] == "none"  # a disclosure of the past, not danger now
     assert r["text"] == "toi bi ck danh, e o xa Muong Nhe"
     assert r["intent"]["name"] in INTENTS and 0 <= r["intent"]["confidence"] <= 1
     assert len(r["intent_ranking"]) == 5
