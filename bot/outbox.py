@@ -19,7 +19,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import aliased
 
 from bot.crypto import KeyRing
-from bot.interfaces import DeliveryError, Failure, Sender
+from bot.interfaces import DeliveryError, Failure, MessageDeleter, Sender
 from bot.logs import short
 from bot.messages import Outgoing, utcnow
 from bot.store.db import Database
@@ -34,6 +34,8 @@ LEASE = timedelta(seconds=60)
 
 #: Called when a row is given up as undeliverable: (session, item, why) → None.
 UndeliverableHook = Callable[[AsyncSession, OutboxItem, Failure], Awaitable[None]]
+#: Called in the transaction that marks a row sent: (session, item, platform ids).
+DeliveredHook = Callable[[AsyncSession, OutboxItem, list[str]], Awaitable[None]]
 
 
 class Outbox:
@@ -123,6 +125,7 @@ class OutboxWorker:
         batch: int = 50,
         poll_interval: float = 1.0,
         on_undeliverable: UndeliverableHook | None = None,
+        on_delivered: DeliveredHook | None = None,
     ) -> None:
         self.db = db
         self.outbox = outbox
@@ -131,6 +134,7 @@ class OutboxWorker:
         self.batch = batch
         self.poll_interval = poll_interval
         self.on_undeliverable = on_undeliverable
+        self.on_delivered = on_delivered
 
     async def run(self) -> None:
         while not self.outbox.stopping.is_set():
@@ -202,7 +206,13 @@ class OutboxWorker:
         try:
             address = self.keyring.open(item.address_enc)
             message = Outgoing.from_dict(self.keyring.open_json(item.payload_enc))
-            ids = await sender.send(address, message)
+            if message.is_deletion:
+                # A deletion job: where the platform cannot delete, nothing to do.
+                if isinstance(sender, MessageDeleter):
+                    await sender.delete_messages(address, message.delete_ids)
+                ids: list[str] = []
+            else:
+                ids = await sender.send(address, message)
         except DeliveryError as exc:
             if exc.permanent or item.attempts >= MAX_ATTEMPTS:
                 await self._give_up(item, exc)
@@ -227,6 +237,8 @@ class OutboxWorker:
                 .values(status="sent", sent_at=utcnow(), platform_ids=ids, last_error=None)
             )
             await remember_message_ids(session, item.recipient, ids, utcnow())
+            if self.on_delivered is not None and ids:
+                await self.on_delivered(session, item, ids)
         return True
 
     async def _retry(self, item: OutboxItem, reason: str, delay: float) -> None:

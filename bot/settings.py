@@ -23,6 +23,16 @@ MIN_SECRET_LENGTH = 32
 LOCAL_SECRET_FILE = ".helpline-secret"
 
 
+def default_data_dir() -> Path:
+    """Where the local secret lives by default: the user's data directory
+    (``$XDG_DATA_HOME/helpline``, else ``~/.local/share/helpline``), never the
+    working directory, which holds the SQLite database by default. A secret
+    next to the database file would open every sealed value to whoever copies
+    the folder."""
+    base = os.environ.get("XDG_DATA_HOME") or str(Path.home() / ".local" / "share")
+    return Path(base) / "helpline"
+
+
 class SettingsError(Exception):
     """A setting is missing or wrong; the message names the variable."""
 
@@ -47,7 +57,15 @@ class Settings(BaseSettings):
     retention_days: int = Field(30, ge=1, le=3650, validation_alias=_env("HELPLINE_RETENTION_DAYS"))
     nlu_url: str | None = Field(None, validation_alias=_env("HELPLINE_NLU_URL"))
     nlu_timeout: float = Field(2.0, gt=0, le=30, validation_alias=_env("HELPLINE_NLU_TIMEOUT"))
-    data_dir: Path = Field(Path("."), validation_alias=_env("HELPLINE_DATA_DIR"))
+    data_dir: Path = Field(
+        default_factory=default_data_dir, validation_alias=_env("HELPLINE_DATA_DIR")
+    )
+    #: Hours after a handoff closes before the bot deletes its copies of her
+    #: words (and the member's replies) from the member's private chat. Telegram
+    #: lets a bot delete them only within 48 hours of sending.
+    member_copy_hours: float = Field(
+        1.0, ge=0, le=47, validation_alias=_env("HELPLINE_MEMBER_COPY_HOURS")
+    )
     demo_password: str | None = Field(None, validation_alias=_env("HELPLINE_DEMO_PASSWORD"))
     exit_url: str = Field(
         "https://www.google.com/search?q=thoi+tiet", validation_alias=_env("HELPLINE_EXIT_URL")
@@ -188,7 +206,7 @@ def ensure_secret(settings: Settings) -> None:
             )
     else:
         value = secrets.token_urlsafe(48)
-        path.parent.mkdir(parents=True, exist_ok=True)
+        path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
         fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, stat.S_IRUSR | stat.S_IWUSR)
         with os.fdopen(fd, "w", encoding="utf-8") as fh:
             fh.write(value + "\n")

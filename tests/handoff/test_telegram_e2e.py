@@ -35,6 +35,7 @@ class Tg:
             runtime.outbox,
             runtime.senders,
             on_undeliverable=runtime.engine.handoff.on_undeliverable,  # type: ignore[union-attr]
+            on_delivered=runtime.engine.handoff.on_delivered,  # type: ignore[union-attr]
         )
 
     async def push(self, *updates: dict[str, Any]) -> None:

@@ -22,7 +22,7 @@ from aiohttp import web
 
 from bot.channels.zalo.common import MAX_TEXT, Turns, platform_id, with_options
 from bot.channels.zalo.oa_api import MAX_BUTTONS, ZaloOAClient
-from bot.channels.zalo.oa_events import BadEvent, SignatureCheck, parse_event
+from bot.channels.zalo.oa_events import BadEvent, SignatureCheck, parse_event, withdrawn_user
 from bot.channels.zalo.oa_tokens import ZaloOATokens, keep_fresh
 from bot.channels.zalo.options import OptionsStore, add_options_purge
 from bot.channels.zalo.sender import ZaloSender
@@ -135,6 +135,15 @@ class ZaloOAChannel:
         await self.work.close()
         await self._sender.client.close()
 
+    def _forget(self, address: str) -> None:
+        """Her request to the OA to delete her data: erased like /xoa, in her
+        turn order, tried again while the database is away."""
+
+        async def erase() -> None:
+            await self.work.retry(lambda: self.engine.forget_person(CHANNEL, address))
+
+        self.work.submit(address, erase)
+
     async def webhook(self, request: web.Request) -> web.Response:
         given = request.headers.get(SIGNATURE_HEADER)
         if not given:
@@ -159,9 +168,12 @@ class ZaloOAChannel:
             log.info("zalo_oa: stale webhook call refused")
             return web.Response(status=403)
         try:
-            event = parse_event(data)
+            withdrawn = withdrawn_user(data)
+            event = parse_event(data) if withdrawn is None else None
         except BadEvent:
             return web.Response(status=400)
+        if withdrawn is not None:
+            self._forget(withdrawn)
         if event is not None:
             self.turns.submit(event)
         return web.Response(status=200)

@@ -30,6 +30,14 @@ MEDIA_EVENTS = {
 }
 
 
+#: She asked the OA to delete her data: erased like /xoa.
+WITHDRAW_EVENT = "user_withdraw"
+#: Where Zalo puts the person's id in its user events (messages: ``sender``;
+#: follow/unfollow: ``follower``). The withdraw event's exact shape is not
+#: documented publicly (docs/zalo-api.md): each place is tried in turn.
+_USER_FIELDS = ("sender", "follower", "user")
+
+
 class BadEvent(ValueError):
     """The body is not an event we can read (answered 400)."""
 
@@ -124,3 +132,18 @@ def parse_event(data: dict[str, Any]) -> OAEvent | None:
     if not text.strip():
         return None
     return OAEvent(address, message_id, text=cap_input(text))
+
+
+def withdrawn_user(data: dict[str, Any]) -> str | None:
+    """The OA-scoped id of the person in a ``user_withdraw`` event; None for
+    every other event. Raises :class:`BadEvent` if the event names nobody."""
+    if data.get("event_name") != WITHDRAW_EVENT:
+        return None
+    for name in _USER_FIELDS:
+        holder = data.get(name)
+        if isinstance(holder, dict) and (found := platform_id(holder.get("id"))):
+            return found
+    found = platform_id(data.get("user_id"))
+    if found is None:
+        raise BadEvent("withdraw event without a user id")
+    return found
