@@ -157,6 +157,7 @@ class MemberCopies:
                 done += 1
         if done:
             self.ctx.outbox.wake()
+            await self.ctx.db.scrub()  # the transcripts leave the disk too
         return done
 
     async def run(self) -> None:

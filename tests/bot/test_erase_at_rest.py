@@ -22,21 +22,24 @@ import re
 import shutil
 import subprocess
 from collections.abc import AsyncIterator
+from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
 import pytest
 import yaml
-from sqlalchemy import select
+from sqlalchemy import select, update
 
 import bot.console.models  # noqa: F401  (its tables are walked too)
 import handoff.models  # noqa: F401
 from bot.console.desk import Desk
 from bot.crypto import DecryptionError
-from bot.messages import Incoming, Outgoing
+from bot.messages import Incoming, Outgoing, utcnow
 from bot.outbox import OutboxWorker
+from bot.retention import purge
 from bot.runtime import Runtime, build_runtime
-from bot.store.models import Base
+from bot.store.models import Base, User
+from handoff.models import HandoffRequest
 from handoff.service import HandoffService
 from tests.conftest import make_settings
 from tests.handoff.conftest import GROUP_A, HOA, LAN, TEAMS, RecordingSender
@@ -185,7 +188,7 @@ async def long_session(s: Session) -> None:
     assert (await s.desk.note("lan", her_request, NOTE_ABOUT_HER)).ok
     assert any("ZQHER01" in t for t in s.telegram.texts_to(LAN)), "her words reached Lan"
     await s.press(HER, "cmd:erase")
-    erased = await s.tap(HER, "Xoá")
+    erased = await s.tap(HER, "X")  # "Xoá" (or "Xóa"): the only button with an X
     assert erased and erased[0].clear_history
     await s.worker.drain()
 
@@ -267,3 +270,30 @@ async def test_no_column_holds_text_ids_names_or_phones_in_clear(session: Sessio
                     ]
     assert rows_seen > 20, "the walk saw the session's rows"
     assert leaks == []
+
+
+async def test_after_the_grace_period_and_the_purge_the_disk_forgets_the_other_too(
+    session: Session,
+) -> None:
+    """The person who did not erase: her words leave the disk once the chat has
+    been closed for HELPLINE_MEMBER_COPY_HOURS; once she has been inactive for
+    the retention period, the purge leaves nothing that opens to her id."""
+    rt = session.rt
+    await long_session(session)
+    assert await session.handoff.copies.tick(utcnow() + timedelta(hours=2)) == 1
+    await session.worker.drain()
+    blob = await raw_copy(rt)
+    plain = opened(rt.keyring, blob)
+    assert any(OTHER in p for p in plain), "her sealed address is still there (she may return)"
+    for needle in [*OTHER_WORDS, MEMBER_TO_OTHER, NOTE_ABOUT_OTHER, "ZQOTH"]:
+        assert needle.encode() not in blob, f"{needle!r} in the raw database bytes"
+        assert not any(needle in p for p in plain), f"{needle!r} in a sealed value"
+
+    long_ago = utcnow() - timedelta(days=rt.settings.retention_days + 1)
+    async with rt.db.transaction() as s:
+        await s.execute(update(User).values(last_seen_at=long_ago))
+        await s.execute(update(HandoffRequest).values(closed_at=long_ago))
+    counts = await purge(rt.db, rt.settings.retention_days, rt.purge_hooks, rt.keep_hook)
+    assert counts["users"] >= 1
+    plain = opened(rt.keyring, await raw_copy(rt))
+    assert not any(OTHER in p for p in plain), "her id still opens from the disk"
