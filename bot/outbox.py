@@ -34,7 +34,8 @@ LEASE = timedelta(seconds=60)
 
 #: Called when a row is given up as undeliverable: (session, item, why) → None.
 UndeliverableHook = Callable[[AsyncSession, OutboxItem, Failure], Awaitable[None]]
-#: Called in the transaction that marks a row sent: (session, item, platform ids).
+#: Called in the transaction that marks a row sent, before the row is updated:
+#: (session, item, platform ids).
 DeliveredHook = Callable[[AsyncSession, OutboxItem, list[str]], Awaitable[None]]
 
 
@@ -231,14 +232,16 @@ class OutboxWorker:
             await self._retry(item, error.reason, _backoff(item.attempts))
             return False
         async with self.db.transaction() as session:
+            if self.on_delivered is not None and ids:
+                # First: the hook locks what it records against (a handoff
+                # request) before this row, the order erase locks them in.
+                await self.on_delivered(session, item, ids)
             await session.execute(
                 update(OutboxItem)
                 .where(OutboxItem.id == item.id)
                 .values(status="sent", sent_at=utcnow(), platform_ids=ids, last_error=None)
             )
             await remember_message_ids(session, item.recipient, ids, utcnow())
-            if self.on_delivered is not None and ids:
-                await self.on_delivered(session, item, ids)
         return True
 
     async def _retry(self, item: OutboxItem, reason: str, delay: float) -> None:

@@ -11,6 +11,7 @@ import os
 import secrets
 import stat
 import sys
+import time
 from pathlib import Path
 from typing import Literal
 
@@ -207,7 +208,11 @@ def ensure_secret(settings: Settings) -> None:
     else:
         value = secrets.token_urlsafe(48)
         path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
-        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, stat.S_IRUSR | stat.S_IWUSR)
+        try:
+            fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, stat.S_IRUSR | stat.S_IWUSR)
+        except FileExistsError:  # another process is writing it right now: use that one
+            settings.secret_key = _read_when_written(path)
+            return
         with os.fdopen(fd, "w", encoding="utf-8") as fh:
             fh.write(value + "\n")
         log.warning(
@@ -216,6 +221,17 @@ def ensure_secret(settings: Settings) -> None:
             path,
         )
     settings.secret_key = value
+
+
+def _read_when_written(path: Path) -> str:
+    """The secret another process has just created (it may need a moment to
+    finish writing the line)."""
+    for _ in range(50):
+        value = path.read_text(encoding="utf-8").strip()
+        if len(value) >= MIN_SECRET_LENGTH:
+            return value
+        time.sleep(0.02)
+    raise SettingsError(f"HELPLINE_SECRET_KEY: the local secret file {path} is damaged; delete it")
 
 
 def settings_or_exit() -> Settings:

@@ -59,7 +59,7 @@ class MemberCopies:
         parsed = parse_ref(item.ref)
         if parsed is None or parsed[1] not in COPY_KINDS or not ids:
             return
-        request = await store.request_by_id(session, parsed[0])
+        request = await store.locked_request(session, self.ctx.db, parsed[0])
         if request is None or request.wiped_at is not None:
             address = self.ctx.keyring.open(item.address_enc)
             self.ctx.outbox.to_address(

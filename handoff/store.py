@@ -62,6 +62,15 @@ async def request_by_id(session: AsyncSession, request_id: int) -> HandoffReques
     return await session.get(HandoffRequest, request_id)
 
 
+async def locked_request(
+    session: AsyncSession, db: Database, request_id: int
+) -> HandoffRequest | None:
+    """The request, locked for this transaction; None if it is gone (erased,
+    purged) — also when it was deleted while this call waited for the lock."""
+    stmt = db.for_update(select(HandoffRequest).where(HandoffRequest.id == request_id))
+    return (await session.scalars(stmt.execution_options(populate_existing=True))).first()
+
+
 async def user_of(session: AsyncSession, request: HandoffRequest) -> User | None:
     """The person who asked; None once she is erased or purged."""
     return await session.get(User, request.user_key)
@@ -286,7 +295,14 @@ async def withdraw_consents(session: AsyncSession, user_key: str, at: datetime) 
 
 
 async def requests_of_user(session: AsyncSession, user_key: str) -> list[HandoffRequest]:
-    stmt = select(HandoffRequest).where(HandoffRequest.user_key == user_key)
+    """Her requests, locked (erase): the request row is always locked before
+    its outbox rows, cards and transcript, whoever works on it."""
+    stmt = (
+        select(HandoffRequest)
+        .where(HandoffRequest.user_key == user_key)
+        .order_by(HandoffRequest.id)
+        .with_for_update()
+    )
     return list((await session.scalars(stmt)).all())
 
 
@@ -385,8 +401,14 @@ async def purge(session: AsyncSession, cutoff: datetime, seen_cutoff: datetime) 
     """Closed chats before ``cutoff``; consents withdrawn before it or of people
     gone since; team update ids before ``seen_cutoff``. Returns rows deleted
     (transcripts, requests, consents)."""
-    old = select(HandoffRequest.id).where(
-        HandoffRequest.status == CLOSED, HandoffRequest.closed_at < cutoff
+    # Requests are locked first, as the timers, the copy wipe and erase lock
+    # them first: one order, so no deadlock on PostgreSQL (a request being
+    # wiped right now is waited for, then purged).
+    old = (
+        select(HandoffRequest.id)
+        .where(HandoffRequest.status == CLOSED, HandoffRequest.closed_at < cutoff)
+        .order_by(HandoffRequest.id)
+        .with_for_update()
     )
     n = await delete_requests(session, list((await session.scalars(old)).all()))
     await session.execute(delete(HandoffSeen).where(HandoffSeen.created_at < seen_cutoff))

@@ -23,7 +23,7 @@ from sqlalchemy import func, select, update
 
 from bot.app import build_app
 from bot.channels.telegram import team_groups_of
-from bot.interfaces import DeliveryError
+from bot.interfaces import DeliveryError, Failure
 from bot.messages import Incoming, Outgoing, utcnow
 from bot.runtime import Runtime, build_runtime
 from bot.store.models import User
@@ -162,7 +162,7 @@ async def test_a_running_runtime_reaches_every_handoff_hook(rt: Runtime) -> None
     await eventually(lambda: member_read("say rượu"))
 
     # on_undeliverable: her chat refuses for good; the member is told once.
-    web.fail[SHE] = DeliveryError("blocked", permanent=True)
+    web.fail[SHE] = DeliveryError(Failure.CONTACT_STOPPED, "blocked")
     await rt.engine.handle(Incoming("telegram", HOA, "pm-1", text="Chị có an toàn không?"))
     await eventually(lambda: member_read(texts.unreachable(mine.alias)))
 

@@ -181,6 +181,8 @@ async def _connected_and_talking(tg: Tg) -> ChatMessage:
     await tg.drain()
     assert api.holds(HOA_ID, "QX7HER") and api.holds(HOA_ID, "QX7MEM")
     assert api.holds(HER, "QX7MEM")
+    # Her words cannot be forwarded or saved from the member's phone.
+    assert all(m.protected for m in api.history(HOA_ID) if "QX7HER" in (m.text or ""))
     return card
 
 
