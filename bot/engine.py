@@ -149,6 +149,8 @@ class Engine:
                 if is_new:
                     self.stats.count("conversations", incoming.channel)
             self.outbox.wake()
+        if Action.ERASE.value in trace.actions:
+            await self.db.scrub()  # committed: now off the disk too
         trace.seconds = time.perf_counter() - started
         self.last_trace = trace
         self.metrics.observe_turn(incoming.channel, intent, trace.seconds, duplicate=False)
@@ -284,6 +286,23 @@ class Engine:
             messages[0].clear_history = True
             messages[0].delete_ids = recent
         return messages
+
+    async def forget_person(self, channel: str, address: str) -> None:
+        """She asked the platform to delete her data (Zalo OA ``user_withdraw``):
+        erase as /xoa does, without an answer (she has left the account). Nothing
+        is created for someone the bot never knew."""
+        keys = self.keyring.candidate_user_keys(channel, address)
+        async with self.locks.hold(keys[0]):
+            async with self.db.transaction() as session:
+                if self.handoff is not None:
+                    for key in keys:
+                        await self.handoff.forget(session, key)
+                await user_store.forget(session, keys)
+            for key in keys:
+                self.message_refs.take(key)
+            self.outbox.wake()
+        await self.db.scrub()
+        log.info("erase on the platform's request user=%s", short(keys[0]))
 
     async def leave(self, channel: str, address: str) -> None:
         """She left in a hurry (web quick exit): end any handoff so the team

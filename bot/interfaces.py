@@ -15,7 +15,7 @@ from collections.abc import Coroutine
 from dataclasses import dataclass, field
 from datetime import timedelta
 from enum import StrEnum
-from typing import TYPE_CHECKING, Any, Protocol
+from typing import TYPE_CHECKING, Any, Protocol, runtime_checkable
 
 from bot.messages import Incoming, Outgoing
 from nlu.result import IntentScore as IntentScore
@@ -155,6 +155,15 @@ class Sender(Protocol):
     async def send(self, address: str, message: Outgoing) -> list[str]: ...
 
 
+@runtime_checkable
+class MessageDeleter(Protocol):
+    """A sender that can also delete messages it knows the ids of (Telegram,
+    within 48 hours). The outbox runs deletion jobs (``Outgoing.deletion``)
+    through it; on other channels such a job is skipped."""
+
+    async def delete_messages(self, address: str, ids: list[str]) -> None: ...
+
+
 class Handoff(Protocol):
     """The rest of the bot's view of ``handoff/``: consent, queue, relay, team side.
 
@@ -191,6 +200,12 @@ class Handoff(Protocol):
         self, session: AsyncSession, item: OutboxItem, failure: Failure
     ) -> None:
         """The outbox gave up on a message (blocked, window closed...)."""
+        ...
+
+    async def on_delivered(self, session: AsyncSession, item: OutboxItem, ids: list[str]) -> None:
+        """The outbox delivered a message (platform ``ids``): copies of her words
+        in a team member's chat are recorded so that erase and the end of the
+        chat can delete them."""
         ...
 
     async def purge_hook(self, session: AsyncSession, retention: timedelta) -> int:

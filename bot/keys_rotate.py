@@ -55,6 +55,8 @@ USER_KEY_COLUMNS = (
 PLAIN_SEALED = (
     ("handoff_cards", "id", "address_enc"),
     ("handoff_messages", "id", "body_enc"),
+    ("handoff_copies", "id", "address_enc"),
+    ("handoff_copies", "id", "ids_enc"),
     ("web_pending", "seq", "payload_enc"),
     ("kv", "name", "value_enc"),
 )

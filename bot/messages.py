@@ -56,6 +56,10 @@ class Incoming:
     #: In a group chat (team groups): the platform id of the person who acted,
     #: while ``address`` is the group. None in private chats.
     sender_id: str | None = None
+    #: Platform id of a message she (or a team member) sent in a private chat,
+    #: on channels where the bot can delete it later (Telegram): erase and the
+    #: end of a handoff remove a member's replies from the member's chat.
+    chat_message_id: str | None = None
     #: Platform id of the message a pressed button was attached to (card edits).
     button_message_id: str | None = None
 
@@ -81,14 +85,28 @@ class Outgoing:
     #: the bot's) that the channel should delete where the platform allows it.
     delete_ids: list[str] = field(default_factory=list)
 
+    @classmethod
+    def deletion(cls, ids: list[str]) -> Outgoing:
+        """A job, not a message: delete these platform messages from the chat
+        (a team member's copies of her words). Channels that cannot delete
+        skip it."""
+        return cls(text="", delete_ids=[str(i) for i in ids])
+
+    @property
+    def is_deletion(self) -> bool:
+        return not self.text and bool(self.delete_ids)
+
     def to_dict(self) -> dict[str, object]:
-        return {
+        data: dict[str, object] = {
             "text": self.text,
             "buttons": [[b.label, b.payload] for b in self.buttons],
             "silent": self.silent,
             "protect": self.protect,
             "edit_of": self.edit_of,
         }
+        if self.delete_ids:
+            data["delete_ids"] = list(self.delete_ids)
+        return data
 
     @classmethod
     def from_dict(cls, data: dict[str, object]) -> Outgoing:
@@ -100,6 +118,9 @@ class Outgoing:
             silent=bool(data.get("silent", False)),
             protect=bool(data.get("protect", False)),
             edit_of=str(data["edit_of"]) if data.get("edit_of") else None,
+            delete_ids=[str(i) for i in ids]
+            if isinstance(ids := data.get("delete_ids"), list)
+            else [],
         )
 
 

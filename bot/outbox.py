@@ -19,7 +19,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import aliased
 
 from bot.crypto import DecryptionError, KeyRing, address_context, outbox_payload_context
-from bot.interfaces import DeliveryError, Failure, Sender
+from bot.interfaces import DeliveryError, Failure, MessageDeleter, Sender
 from bot.logs import short
 from bot.messages import Outgoing, utcnow
 from bot.store.db import Database
@@ -34,6 +34,9 @@ LEASE = timedelta(seconds=60)
 
 #: Called when a row is given up as undeliverable: (session, item, why) → None.
 UndeliverableHook = Callable[[AsyncSession, OutboxItem, Failure], Awaitable[None]]
+#: Called in the transaction that marks a row sent, before the row is updated:
+#: (session, item, platform ids).
+DeliveredHook = Callable[[AsyncSession, OutboxItem, list[str]], Awaitable[None]]
 
 
 class Outbox:
@@ -126,6 +129,7 @@ class OutboxWorker:
         batch: int = 50,
         poll_interval: float = 1.0,
         on_undeliverable: UndeliverableHook | None = None,
+        on_delivered: DeliveredHook | None = None,
     ) -> None:
         self.db = db
         self.outbox = outbox
@@ -134,6 +138,7 @@ class OutboxWorker:
         self.batch = batch
         self.poll_interval = poll_interval
         self.on_undeliverable = on_undeliverable
+        self.on_delivered = on_delivered
 
     async def run(self) -> None:
         while not self.outbox.stopping.is_set():
@@ -208,7 +213,13 @@ class OutboxWorker:
                 item.payload_enc, outbox_payload_context(item.recipient)
             )
             message = Outgoing.from_dict(payload)
-            ids = await sender.send(address, message)
+            if message.is_deletion:
+                # A deletion job: where the platform cannot delete, nothing to do.
+                if isinstance(sender, MessageDeleter):
+                    await sender.delete_messages(address, message.delete_ids)
+                ids: list[str] = []
+            else:
+                ids = await sender.send(address, message)
         except DeliveryError as exc:
             if exc.permanent or item.attempts >= MAX_ATTEMPTS:
                 await self._give_up(item, exc)
@@ -235,6 +246,10 @@ class OutboxWorker:
             await self._retry(item, error.reason, _backoff(item.attempts))
             return False
         async with self.db.transaction() as session:
+            if self.on_delivered is not None and ids:
+                # First: the hook locks what it records against (a handoff
+                # request) before this row, the order erase locks them in.
+                await self.on_delivered(session, item, ids)
             await session.execute(
                 update(OutboxItem)
                 .where(OutboxItem.id == item.id)

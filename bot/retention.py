@@ -61,6 +61,7 @@ async def purge(
             counts[getattr(hook, "__name__", "hook")] = await hook(session, retention)
     if any(counts.values()):
         log.info("retention purge: %s", counts)
+        await db.scrub()
     return counts
 
 

@@ -56,6 +56,7 @@ class Runtime:
             self.senders,
             poll_interval=outbox_poll,
             on_undeliverable=handoff.on_undeliverable if handoff is not None else None,
+            on_delivered=handoff.on_delivered if handoff is not None else None,
         )
         self._tasks = [
             asyncio.create_task(self.worker.run(), name="outbox"),

@@ -12,6 +12,7 @@ import os
 import secrets
 import stat
 import sys
+import time
 from collections import Counter
 from itertools import pairwise
 from pathlib import Path
@@ -83,6 +84,16 @@ def weakness(value: str, *, min_bits: int = MIN_SECRET_BITS) -> str | None:
     return None
 
 
+def default_data_dir() -> Path:
+    """Where the local secret lives by default: the user's data directory
+    (``$XDG_DATA_HOME/helpline``, else ``~/.local/share/helpline``), never the
+    working directory, which holds the SQLite database by default. A secret
+    next to the database file would open every sealed value to whoever copies
+    the folder."""
+    base = os.environ.get("XDG_DATA_HOME") or str(Path.home() / ".local" / "share")
+    return Path(base) / "helpline"
+
+
 class SettingsError(Exception):
     """A setting is missing or wrong; the message names the variable."""
 
@@ -109,9 +120,17 @@ class Settings(BaseSettings):
     nlu_timeout: float = Field(2.0, gt=0, le=30, validation_alias=_env("HELPLINE_NLU_TIMEOUT"))
     #: A Rasa server started with ``--auth-token``: sent as its ``token`` query parameter.
     nlu_token: str | None = Field(None, validation_alias=_env("HELPLINE_NLU_TOKEN"))
-    data_dir: Path = Field(Path("."), validation_alias=_env("HELPLINE_DATA_DIR"))
     #: Demo mode (a "demo" console account and team) outside local SQLite mode.
     demo: bool = Field(False, validation_alias=_env("HELPLINE_DEMO"))
+    data_dir: Path = Field(
+        default_factory=default_data_dir, validation_alias=_env("HELPLINE_DATA_DIR")
+    )
+    #: Hours after a handoff closes before the bot deletes its copies of her
+    #: words (and the member's replies) from the member's private chat. Telegram
+    #: lets a bot delete them only within 48 hours of sending.
+    member_copy_hours: float = Field(
+        1.0, ge=0, le=47, validation_alias=_env("HELPLINE_MEMBER_COPY_HOURS")
+    )
     demo_password: str | None = Field(None, validation_alias=_env("HELPLINE_DEMO_PASSWORD"))
     #: Serve /metrics on its own port on 127.0.0.1 (not on the public port).
     metrics_port: int | None = Field(
@@ -306,8 +325,12 @@ def ensure_secret(settings: Settings) -> None:
             )
     else:
         value = secrets.token_urlsafe(48)
-        path.parent.mkdir(parents=True, exist_ok=True)
-        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, stat.S_IRUSR | stat.S_IWUSR)
+        path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
+        try:
+            fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, stat.S_IRUSR | stat.S_IWUSR)
+        except FileExistsError:  # another process is writing it right now: use that one
+            settings.secret_key = _read_when_written(path)
+            return
         with os.fdopen(fd, "w", encoding="utf-8") as fh:
             fh.write(value + "\n")
         log.warning(
@@ -316,6 +339,17 @@ def ensure_secret(settings: Settings) -> None:
             path,
         )
     settings.secret_key = value
+
+
+def _read_when_written(path: Path) -> str:
+    """The secret another process has just created (it may need a moment to
+    finish writing the line)."""
+    for _ in range(50):
+        value = path.read_text(encoding="utf-8").strip()
+        if len(value) >= MIN_SECRET_LENGTH:
+            return value
+        time.sleep(0.02)
+    raise SettingsError(f"HELPLINE_SECRET_KEY: the local secret file {path} is damaged; delete it")
 
 
 def settings_or_exit() -> Settings:

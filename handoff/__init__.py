@@ -47,4 +47,12 @@ async def build_handoff(
     else:
         log.warning("HELPLINE_TEAMS_FILE is not set: handoff to a team is disabled")
         return None
-    return HandoffService(config, db, keyring, outbox, runner, stats=stats)
+    return HandoffService(
+        config,
+        db,
+        keyring,
+        outbox,
+        runner,
+        stats=stats,
+        member_copy_hours=settings.member_copy_hours,
+    )

@@ -41,6 +41,9 @@ class HandoffContext:
     stats: Stats | None = None
     #: Injectable so tests move time instead of sleeping.
     clock: Clock = utcnow
+    #: Hours after a chat closes before the copies in the member's chat and
+    #: the transcript are deleted (``HELPLINE_MEMBER_COPY_HOURS``).
+    member_copy_hours: float = 1.0
 
     def count(self, metric: str, label: str) -> None:
         if self.stats is not None:

@@ -78,6 +78,9 @@ class HandoffRequest(Base):
     unreachable_since: Mapped[datetime | None] = mapped_column(nullable=True)
     from_user_count: Mapped[int] = mapped_column(Integer, default=0)
     from_member_count: Mapped[int] = mapped_column(Integer, default=0)
+    #: When the copies in the member's chat were deleted and the transcript
+    #: dropped (``HELPLINE_MEMBER_COPY_HOURS`` after closing); None until then.
+    wiped_at: Mapped[datetime | None] = mapped_column(nullable=True)
 
     __table_args__ = (
         # Unique among open requests only: a closed request's alias may return.
@@ -129,6 +132,25 @@ class HandoffMessage(Base):
     created_at: Mapped[datetime]
     #: Held while queued: delivered to the member who takes the request.
     delivered: Mapped[bool] = mapped_column(default=True)
+
+
+class HandoffCopy(Base):
+    """Messages the bot can delete later from a team member's private chat: its
+    relays of her words and the member's own replies. Both the chat and the
+    platform ids are sealed; rows go when they are deleted (erase, or the end
+    of the chat plus ``HELPLINE_MEMBER_COPY_HOURS``) or with the request."""
+
+    __tablename__ = "handoff_copies"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    request_id: Mapped[int] = mapped_column(
+        ForeignKey("handoff_requests.id", ondelete="CASCADE"), index=True
+    )
+    channel: Mapped[str] = mapped_column(String(16))
+    address_enc: Mapped[str] = mapped_column(Text)
+    #: Sealed JSON list of platform message ids.
+    ids_enc: Mapped[str] = mapped_column(Text)
+    created_at: Mapped[datetime]
 
 
 class HandoffAudit(Base):

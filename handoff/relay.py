@@ -60,12 +60,15 @@ class Relay:
     def to_member(
         self, session: AsyncSession, request: HandoffRequest, text: str, kind: str = "m"
     ) -> None:
-        """Queue a message to the member who holds the request."""
+        """Queue a message to the member who holds the request. Her words and
+        her area (kinds ``r`` and ``connect``) go with ``protect``: Telegram
+        then blocks forwarding and saving them on the member's phone."""
         if request.member_channel is None or request.member_address_enc is None:
             return
         address = self.ctx.keyring.open(request.member_address_enc)
+        message = Outgoing(text, protect=kind in ("r", "connect"))
         self.ctx.outbox.to_address(
-            session, request.member_channel, address, Outgoing(text), ref=ref(request, kind)
+            session, request.member_channel, address, message, ref=ref(request, kind)
         )
 
     async def to_user(

@@ -90,6 +90,8 @@ class Requests:
                 if reason == "left"
                 else texts.ended_by_user(request.alias)
             )
+            if reason != "erased":  # erased: the copies go now, not later
+                note += "\n" + texts.copies_note(self.ctx.member_copy_hours)
             self.relay.to_member(session, request, note)
         if by_member is not None:
             await self.relay.to_user(

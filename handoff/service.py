@@ -30,6 +30,7 @@ from bot.store.db import Database
 from bot.store.models import OutboxItem, User
 from handoff import store, texts
 from handoff.context import Clock, HandoffContext
+from handoff.copies import MemberCopies
 from handoff.models import ACTIVE, OPEN_STATES, QUEUED
 from handoff.relay import Relay, parse_ref, ref
 from handoff.requests import Requests
@@ -56,6 +57,7 @@ class HandoffService:
         stats: Stats | None = None,
         clock: Clock = utcnow,
         tick_seconds: float = 15.0,
+        member_copy_hours: float = 1.0,
     ) -> None:
         self.ctx = HandoffContext(
             config=config,
@@ -65,8 +67,10 @@ class HandoffService:
             runner=runner,
             stats=stats,
             clock=clock,
+            member_copy_hours=member_copy_hours,
         )
         self.relay = Relay(self.ctx)
+        self.copies = MemberCopies(self.ctx)
         self.requests = Requests(self.ctx, self.relay)
         self.team_side = TeamSide(self.ctx, self.relay, self.requests)
         self.timers = Timers(self.ctx, self.relay, self.requests, interval=tick_seconds)
@@ -131,14 +135,16 @@ class HandoffService:
         return self.ctx.team_placeholders(team)
 
     async def forget(self, session: AsyncSession, user_key: str) -> None:
-        """Erase: end any open chat (the member only learns that she ended it)
-        and delete every handoff row about her, transcripts first."""
+        """Erase: every outbox row of her chats goes (sent ones too), any open
+        chat ends (the member only learns that she ended it), the copies in
+        members' chats are queued for deletion and the cards turn into a
+        neutral line; then every handoff row about her is deleted."""
         requests = await store.requests_of_user(session, user_key)
         for request in requests:
+            await self.copies.drop_outbox(session, request)
             if request.status in OPEN_STATES:
                 await self.requests.close(session, request, "erased", by_member=None)
-            # Her words still waiting in the outbox for the member are dropped too.
-            await store.drop_pending_outbox(session, ref(request, "r"))
+            await self.copies.wipe(session, request)
         ids = [r.id for r in requests]
         await store.delete_requests(session, ids)
         await store.delete_consents(session, user_key)
@@ -180,6 +186,10 @@ class HandoffService:
         self.relay.to_member(session, request, texts.unreachable(request.alias))
         log.info("handoff %s: user unreachable (%s)", request.id, failure.value)
 
+    async def on_delivered(self, session: AsyncSession, item: OutboxItem, ids: list[str]) -> None:
+        """Relays delivered to a member are recorded for later deletion."""
+        await self.copies.on_delivered(session, item, ids)
+
     async def purge_hook(self, session: AsyncSession, retention: timedelta) -> int:
         """Closed chats' transcripts, cards and requests after the retention
         period; consent records of people who are gone or withdrew long ago."""
@@ -201,7 +211,7 @@ class HandoffService:
         }
 
     def background_tasks(self) -> list[Coroutine[Any, Any, None]]:
-        return [self.timers.run()]
+        return [self.timers.run(), self.copies.run()]
 
     async def counts_by_state(self, session: AsyncSession) -> dict[str, int]:
         """For /metrics and `helpline team list-requests`: counts only."""

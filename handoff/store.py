@@ -29,6 +29,7 @@ from handoff.models import (
     HandoffAudit,
     HandoffCard,
     HandoffConsent,
+    HandoffCopy,
     HandoffMessage,
     HandoffRequest,
     HandoffSeen,
@@ -59,6 +60,15 @@ async def open_request_for_user(session: AsyncSession, user_key: str) -> Handoff
 
 async def request_by_id(session: AsyncSession, request_id: int) -> HandoffRequest | None:
     return await session.get(HandoffRequest, request_id)
+
+
+async def locked_request(
+    session: AsyncSession, db: Database, request_id: int
+) -> HandoffRequest | None:
+    """The request, locked for this transaction; None if it is gone (erased,
+    purged) — also when it was deleted while this call waited for the lock."""
+    stmt = db.for_update(select(HandoffRequest).where(HandoffRequest.id == request_id))
+    return (await session.scalars(stmt.execution_options(populate_existing=True))).first()
 
 
 async def user_of(session: AsyncSession, request: HandoffRequest) -> User | None:
@@ -285,15 +295,89 @@ async def withdraw_consents(session: AsyncSession, user_key: str, at: datetime) 
 
 
 async def requests_of_user(session: AsyncSession, user_key: str) -> list[HandoffRequest]:
-    stmt = select(HandoffRequest).where(HandoffRequest.user_key == user_key)
+    """Her requests, locked (erase): the request row is always locked before
+    its outbox rows, cards and transcript, whoever works on it."""
+    stmt = (
+        select(HandoffRequest)
+        .where(HandoffRequest.user_key == user_key)
+        .order_by(HandoffRequest.id)
+        .with_for_update()
+    )
     return list((await session.scalars(stmt)).all())
 
 
-async def drop_pending_outbox(session: AsyncSession, ref: str) -> None:
-    """Outbox rows with this ``ref`` not sent yet (her words to a member she erased)."""
-    await session.execute(
-        delete(OutboxItem).where(OutboxItem.ref == ref, OutboxItem.status == "pending")
+async def drop_outbox_of_request(session: AsyncSession, request_id: int) -> int:
+    """Every outbox row of a request (``ref`` = ho:<id>:...), whatever its
+    status: sent relays still hold her words, sealed, until the purge."""
+    result = await session.execute(
+        delete(OutboxItem).where(OutboxItem.ref.like(f"ho:{int(request_id)}:%"))
     )
+    return _rowcount(result)
+
+
+async def delete_transcript(session: AsyncSession, request_id: int) -> int:
+    """Her words, the member's and the team's notes for one request."""
+    result = await session.execute(
+        delete(HandoffMessage).where(HandoffMessage.request_id == request_id)
+    )
+    return _rowcount(result)
+
+
+async def all_cards(session: AsyncSession, request_id: int) -> list[HandoffCard]:
+    stmt = select(HandoffCard).where(HandoffCard.request_id == request_id)
+    return list((await session.scalars(stmt)).all())
+
+
+# ---- copies in team members' chats ------------------------------------------------
+
+
+def add_copy(
+    session: AsyncSession,
+    request_id: int,
+    channel: str,
+    address_enc: str,
+    ids_enc: str,
+    at: datetime,
+) -> None:
+    session.add(
+        HandoffCopy(
+            request_id=request_id,
+            channel=channel,
+            address_enc=address_enc,
+            ids_enc=ids_enc,
+            created_at=at,
+        )
+    )
+
+
+async def take_copies(session: AsyncSession, request_id: int) -> list[HandoffCopy]:
+    """The request's recorded copies, deleted from the table as they are read."""
+    rows = list(
+        (
+            await session.scalars(
+                select(HandoffCopy)
+                .where(HandoffCopy.request_id == request_id)
+                .order_by(HandoffCopy.id)
+            )
+        ).all()
+    )
+    if rows:
+        await session.execute(delete(HandoffCopy).where(HandoffCopy.request_id == request_id))
+    return rows
+
+
+async def due_wipes(
+    session: AsyncSession, db: Database, cutoff: datetime, limit: int
+) -> list[HandoffRequest]:
+    """Closed before ``cutoff`` and not wiped yet; locked rows are skipped
+    (another process is wiping them)."""
+    due = select(HandoffRequest).where(
+        HandoffRequest.status == CLOSED,
+        HandoffRequest.wiped_at.is_(None),
+        HandoffRequest.closed_at <= cutoff,
+    )
+    due = db.for_update(due.order_by(HandoffRequest.id).limit(limit), skip_locked=True)
+    return list((await session.scalars(due)).all())
 
 
 async def delete_requests(session: AsyncSession, ids: list[int]) -> int:
@@ -304,6 +388,7 @@ async def delete_requests(session: AsyncSession, ids: list[int]) -> int:
         await session.execute(delete(HandoffMessage).where(HandoffMessage.request_id.in_(ids)))
     )
     await session.execute(delete(HandoffCard).where(HandoffCard.request_id.in_(ids)))
+    await session.execute(delete(HandoffCopy).where(HandoffCopy.request_id.in_(ids)))
     n += _rowcount(await session.execute(delete(HandoffRequest).where(HandoffRequest.id.in_(ids))))
     return n
 
@@ -316,8 +401,14 @@ async def purge(session: AsyncSession, cutoff: datetime, seen_cutoff: datetime) 
     """Closed chats before ``cutoff``; consents withdrawn before it or of people
     gone since; team update ids before ``seen_cutoff``. Returns rows deleted
     (transcripts, requests, consents)."""
-    old = select(HandoffRequest.id).where(
-        HandoffRequest.status == CLOSED, HandoffRequest.closed_at < cutoff
+    # Requests are locked first, as the timers, the copy wipe and erase lock
+    # them first: one order, so no deadlock on PostgreSQL (a request being
+    # wiped right now is waited for, then purged).
+    old = (
+        select(HandoffRequest.id)
+        .where(HandoffRequest.status == CLOSED, HandoffRequest.closed_at < cutoff)
+        .order_by(HandoffRequest.id)
+        .with_for_update()
     )
     n = await delete_requests(session, list((await session.scalars(old)).all()))
     await session.execute(delete(HandoffSeen).where(HandoffSeen.created_at < seen_cutoff))

@@ -20,6 +20,7 @@ from bot.messages import Incoming, Outgoing
 from bot.stats import record_claim
 from handoff import store, texts
 from handoff.context import HandoffContext
+from handoff.copies import MemberCopies
 from handoff.models import ACTIVE, CLOSED, QUEUED, HandoffRequest
 from handoff.relay import RECIPIENT_GONE, Relay
 from handoff.requests import Requests
@@ -37,6 +38,7 @@ class TeamSide:
         self.ctx = ctx
         self.relay = relay
         self.requests = requests
+        self.copies = MemberCopies(ctx)
 
     # ---- dispatch -----------------------------------------------------------
 
@@ -87,13 +89,15 @@ class TeamSide:
                 return await self._command(session, me, "/help")
             text = (incoming.text or "").strip()
             if text.startswith("/"):
-                return await self._command(session, me, text)
+                return await self._command(session, me, text, incoming)
             if not text and not incoming.attachment:
                 return []
             target = await self._target(session, me, incoming.reply_to)
             if isinstance(target, list):
                 return target
-            return await self.reply(session, target, text or None, incoming.attachment)
+            return await self.reply(
+                session, target, text or None, incoming.attachment, incoming=incoming
+            )
 
     # ---- who is who -------------------------------------------------------------
 
@@ -232,7 +236,9 @@ class TeamSide:
                 return request
         return None
 
-    async def _command(self, session: AsyncSession, me: Identity, text: str) -> list[Outgoing]:
+    async def _command(
+        self, session: AsyncSession, me: Identity, text: str, incoming: Incoming | None = None
+    ) -> list[Outgoing]:
         head, _, rest = text.partition(" ")
         command = head.split("@", 1)[0].lower()
         rest = rest.strip()
@@ -252,7 +258,7 @@ class TeamSide:
             request = await self._by_alias(session, me, alias)
             if request is None:
                 return [Outgoing(texts.UNKNOWN_ALIAS)]
-            return await self.reply(session, request, body, None)
+            return await self.reply(session, request, body, None, incoming=incoming)
         if command in {"/end", "/release"}:
             target: HandoffRequest | list[Outgoing] | None
             if rest:
@@ -269,7 +275,9 @@ class TeamSide:
                     session, target, "member", by_member=member or _anonymous()
                 )
                 if closed:
-                    return [Outgoing(texts.ended_by_member(target.alias))]
+                    hours = self.ctx.member_copy_hours
+                    ended = texts.ended_by_member(target.alias)
+                    return [Outgoing(f"{ended}\n{texts.copies_note(hours)}")]
                 return [Outgoing(texts.UNKNOWN_ALIAS)]
             if await self.requests.release(session, target, reason="member"):
                 return [Outgoing(texts.released(target.alias))]
@@ -282,9 +290,14 @@ class TeamSide:
         request: HandoffRequest,
         text: str | None,
         attachment: str | None,
+        *,
+        incoming: Incoming | None = None,
     ) -> list[Outgoing]:
         """The member writes to her. If she is gone (erased, purged) the chat is
-        closed here and the member is told she ended it."""
+        closed here and the member is told she ended it. The member's message
+        itself is recorded so that it leaves the member's chat with her words."""
+        if incoming is not None:
+            self.copies.note_member_message(session, request, incoming)
         answer = await self.relay.from_member(session, request, text, attachment)
         if answer is RECIPIENT_GONE:
             await self.requests.close(session, request, "erased", by_member=None)

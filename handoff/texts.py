@@ -150,6 +150,29 @@ def ended_by_member(alias: str) -> str:
     return f"⏹ {tag(alias)}: đã kết thúc. / Chat ended."
 
 
+def hours_text(hours: float) -> str:
+    """1 → "1", 0.5 → "0.5": how the grace period reads in a notice."""
+    return f"{hours:g}"
+
+
+def copies_note(hours: float) -> str:
+    """Added to the close notice: when the chat's words leave this chat."""
+    h = hours_text(hours)
+    return (
+        f"Sau {h} giờ, bot sẽ xoá các tin nhắn của cuộc này khỏi chat này "
+        f"(Telegram chỉ cho xoá trong 48 giờ). / In {h} h the bot deletes this chat's "
+        "messages from this chat (Telegram allows it within 48 hours)."
+    )
+
+
+def conversation_erased(alias: str) -> str:
+    """Told to the member when the copies are deleted: neutral, no reason."""
+    return (
+        f"🧹 {tag(alias)}: cuộc trò chuyện đã được xoá khỏi chat này. / "
+        "The conversation was erased from this chat."
+    )
+
+
 def released(alias: str) -> str:
     return f"↩️ {tag(alias)}: đã trả lại hàng chờ. / Given back to the queue."
 

@@ -102,6 +102,29 @@ class Database:
         except Exception:  # any failure means "not reachable" for a health check
             return False
 
+    async def scrub(self) -> None:
+        """Make deleted rows leave the disk as far as the database can (after an
+        erase and after the retention purge; docs/privacy.md says what remains).
+
+        SQLite: deleted content is zeroed in the database file
+        (``secure_delete``), but older page images stay in the ``-wal`` file
+        until a checkpoint: copy it into the database and truncate it to zero
+        bytes. PostgreSQL: ``VACUUM`` the tables (outside a transaction), so
+        dead row versions are marked free for reuse; their bytes remain on disk
+        until overwritten, in WAL archives and in backups."""
+        from bot.store.models import Base
+
+        try:
+            async with self.engine.connect() as conn:
+                auto = await conn.execution_options(isolation_level="AUTOCOMMIT")
+                if self.is_postgres:
+                    names = ", ".join(f'"{t.name}"' for t in Base.metadata.sorted_tables)
+                    await auto.exec_driver_sql(f"VACUUM {names}")
+                else:
+                    await auto.exec_driver_sql("PRAGMA wal_checkpoint(TRUNCATE)")
+        except Exception as exc:  # never fail an erase that is already committed
+            log.warning("database scrub failed: %s", type(exc).__name__)
+
     async def dispose(self) -> None:
         await self.engine.dispose()
 

@@ -10,7 +10,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.crypto import KeyRing, address_context
 from bot.store.db import Database
-from bot.store.models import MessageRef, OutboxItem, User
+from bot.store.models import MessageRef, OutboxItem, User, WebPending
 
 #: How many recent message ids per person are kept for deduplication.
 RECENT_REFS = 64
@@ -87,10 +87,13 @@ async def any_known(session: AsyncSession, user_keys: list[str]) -> bool:
 
 
 async def forget(session: AsyncSession, user_keys: list[str]) -> None:
-    """Delete every bot-path row about a person (erase)."""
+    """Delete every bot-path row about a person (erase): her row, her chat's
+    message ids, every outbox row to her whatever its status, and what waits
+    for her browser."""
     await session.execute(delete(User).where(User.key.in_(user_keys)))
     await session.execute(delete(MessageRef).where(MessageRef.user_key.in_(user_keys)))
     await session.execute(delete(OutboxItem).where(OutboxItem.recipient.in_(user_keys)))
+    await session.execute(delete(WebPending).where(WebPending.user_key.in_(user_keys)))
 
 
 async def remember_message_ids(

@@ -25,7 +25,7 @@ def run_chat(tmp_path: Path, lines: list[str], *extra: str) -> list[dict[str, ob
         capture_output=True,
         text=True,
         cwd=tmp_path,
-        env=CLEAN,
+        env=dict(CLEAN, XDG_DATA_HOME=str(tmp_path / "data")),  # the local secret goes here
         timeout=120,
     )
     assert proc.returncode == 0, proc.stderr
@@ -54,7 +54,7 @@ def test_chat_json_button_by_label_and_session_kept(tmp_path: Path) -> None:
 
 async def test_run_serves_web_chat_on_the_configured_port(tmp_path: Path) -> None:
     port = free_port()
-    env = dict(CLEAN, HELPLINE_HTTP_PORT=str(port))
+    env = dict(CLEAN, HELPLINE_HTTP_PORT=str(port), XDG_DATA_HOME=str(tmp_path / "data"))
     proc = await asyncio.create_subprocess_exec(
         sys.executable,
         "-m",

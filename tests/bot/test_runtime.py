@@ -241,7 +241,9 @@ async def test_retention_purge_of_a_running_runtime(rt: Runtime) -> None:
         requests = set((await s.scalars(select(HandoffRequest.id))).all())
         transcripts = set((await s.scalars(select(HandoffMessage.request_id))).all())
     assert old_request.id not in requests and old_request.id not in transcripts
-    assert new_request.id in requests and new_request.id in transcripts
+    # A closed chat's record stays for the retention period, its transcript only
+    # HELPLINE_MEMBER_COPY_HOURS (handoff/copies.py): the console forgets then.
+    assert new_request.id in requests and new_request.id not in transcripts
     assert (await _request_of(rt, waiting)).id in transcripts
 
 

@@ -41,6 +41,24 @@ def test_secret_generated_into_private_file_once(tmp_path: Path) -> None:
     assert first.secret_key is not None and len(first.secret_key) >= 32
 
 
+def test_local_secret_lives_in_the_user_data_dir_not_beside_the_database(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    """Whoever copies the folder that holds ``helpline.db`` must not get the
+    key that opens it: by default the secret goes to the user's data dir."""
+    data_home = tmp_path / "xdg-data"
+    monkeypatch.setenv("XDG_DATA_HOME", str(data_home))
+    work = tmp_path / "work"
+    work.mkdir()
+    monkeypatch.chdir(work)
+    settings = load_settings()
+    assert settings.database_url == "sqlite+aiosqlite:///./helpline.db"
+    secret = data_home / "helpline" / LOCAL_SECRET_FILE
+    assert secret.exists() and not (work / LOCAL_SECRET_FILE).exists()
+    assert stat.S_IMODE(secret.parent.stat().st_mode) == 0o700
+    assert stat.S_IMODE(secret.stat().st_mode) == 0o600
+
+
 def test_token_without_secret_is_refused(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
     monkeypatch.setenv("TELEGRAM_BOT_TOKEN", "123:abc")
     with pytest.raises(SettingsError, match="HELPLINE_SECRET_KEY"):

@@ -20,12 +20,18 @@ Usage::
         api.press(1001, sent[-1].message_id, sent[-1].payloads[0])  # a button press
 
 Inspect: ``api.calls`` (every call: method + params), ``api.sent_to(chat)``,
-``api.history(chat)`` (messages still in the chat), ``api.deleted``,
+``api.history(chat)`` (messages still in the chat), ``api.holds(chat, text)``
+(is a piece of text still on that phone?), ``api.deleted``,
 ``api.callback_answers``, ``api.edits``, ``api.left_chats``, ``api.commands``,
 ``api.webhook``. Inject failures: ``api.fail("sendMessage", status=429,
 retry_after=1)``, ``api.fail(..., status=500)``, ``api.block(chat_id)`` (403
 "Forbidden: bot was blocked by the user" for every send to that chat),
 ``api.slow("sendMessage", 0.2)`` (every such call takes that long).
+
+Time: ``api.advance(hours=49)`` ages every message as if that much time had
+passed. As on Telegram, a bot deletes its own messages, and incoming ones in
+private chats, only while they are younger than 48 hours: ``deleteMessages``
+skips older ones and ``deleteMessage`` refuses them.
 """
 
 from __future__ import annotations
@@ -70,6 +76,8 @@ STRING_PARAMS = frozenset(
 )
 BLOCKED = "Forbidden: bot was blocked by the user"
 SEND_METHODS = frozenset({"sendMessage", "editMessageText", "sendPhoto", "copyMessage"})
+#: How long Telegram lets a bot delete a message (seconds).
+DELETE_WINDOW = 48 * 3600
 
 
 @dataclass
@@ -91,6 +99,8 @@ class ChatMessage:
     text: str | None
     params: dict[str, Any] = field(default_factory=dict)
     deleted: bool = False
+    #: When it was sent, on the stand-in's clock (``time.time()`` + ``advance``).
+    at: float = field(default_factory=time.time)
 
     @property
     def buttons(self) -> list[tuple[str, str]]:
@@ -151,6 +161,8 @@ class FakeTelegramAPI:
         #: The webhook set with setWebhook: {"url", "secret_token", ...}, or None.
         self.webhook: dict[str, Any] | None = None
         self.blocked: set[int] = set()
+        #: Seconds added to the clock by ``advance`` (message ages).
+        self.offset = 0.0
         self._failures: list[Failure] = []
         #: Seconds each call of a method takes (``slow``): a busy Telegram.
         self.latency: dict[str, float] = {}
@@ -323,6 +335,17 @@ class FakeTelegramAPI:
     def history(self, chat_id: int) -> list[ChatMessage]:
         """What is still in the chat, both sides, oldest first."""
         return [m for m in self._chat(chat_id).values() if not m.deleted]
+
+    def holds(self, chat_id: int, text: str) -> bool:
+        """Whether a piece of text is still in the chat (either side)."""
+        return any(text in (m.text or "") for m in self.history(chat_id))
+
+    def advance(self, *, hours: float) -> None:
+        """Move the stand-in's clock: every message gets that much older."""
+        self.offset += hours * 3600
+
+    def now(self) -> float:
+        return time.time() + self.offset
 
     async def wait_for_messages(
         self,
@@ -517,7 +540,9 @@ class FakeTelegramAPI:
                     if data is not None and len(data.encode()) > 64:
                         raise ApiError(400, "Bad Request: BUTTON_DATA_INVALID")
         mid = self.next_message_id(chat_id)
-        self._chat(chat_id)[mid] = ChatMessage(chat_id, mid, True, text, dict(params))
+        self._chat(chat_id)[mid] = ChatMessage(
+            chat_id, mid, True, text, dict(params), at=self.now()
+        )
         return self._message_json(chat_id, mid, text, markup)
 
     async def _api_editMessageText(self, params: dict[str, Any]) -> Any:
@@ -550,7 +575,8 @@ class FakeTelegramAPI:
             raise ApiError(400, "Bad Request: message_ids must contain 1-100 ids")
         chat_id = _int(params.get("chat_id"))
         for mid in ids:
-            self._delete(chat_id or 0, int(mid))
+            if self._deletable(chat_id or 0, int(mid)):
+                self._delete(chat_id or 0, int(mid))
         return True
 
     async def _api_deleteMessage(self, params: dict[str, Any]) -> Any:
@@ -558,6 +584,8 @@ class FakeTelegramAPI:
         shown = self.chats.get(chat_id or 0, {}).get(mid or 0)
         if shown is None or shown.deleted:
             raise ApiError(400, "Bad Request: message to delete not found")
+        if not self._deletable(chat_id or 0, mid or 0):
+            raise ApiError(400, "Bad Request: message can't be deleted")
         self._delete(chat_id or 0, mid or 0)
         return True
 
@@ -578,6 +606,15 @@ class FakeTelegramAPI:
     def _chat(self, chat_id: int) -> dict[int, ChatMessage]:
         return self.chats.setdefault(chat_id, {})
 
+    def _deletable(self, chat_id: int, mid: int) -> bool:
+        """Younger than 48 hours, and in a group only the bot's own messages."""
+        shown = self.chats.get(chat_id, {}).get(mid)
+        if shown is None:
+            return True  # unknown ids are skipped by _delete, as Telegram does
+        if chat_id < 0 and not shown.from_bot:
+            return False
+        return self.now() - shown.at < DELETE_WINDOW
+
     def _delete(self, chat_id: int, mid: int) -> None:
         shown = self.chats.get(chat_id, {}).get(mid)
         if shown is not None and not shown.deleted:  # unknown ids are skipped, as Telegram does
@@ -592,7 +629,7 @@ class FakeTelegramAPI:
         self._next_id[chat_id] = max(self._next_id.get(chat_id, 1), mid + 1)
         if mid not in self._chat(chat_id):
             self._chat(chat_id)[mid] = ChatMessage(
-                chat_id, mid, False, message.get("text") or message.get("caption")
+                chat_id, mid, False, message.get("text") or message.get("caption"), at=self.now()
             )
 
     def _message_json(

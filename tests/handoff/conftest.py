@@ -116,6 +116,7 @@ class Harness:
             self.outbox,
             {"telegram": self.telegram, "web": self.web},
             on_undeliverable=self.service.on_undeliverable,
+            on_delivered=self.service.on_delivered,
         )
         self._n = itertools.count(1)
 

@@ -33,6 +33,7 @@ class Flow:
             runtime.outbox,
             runtime.senders,
             on_undeliverable=runtime.engine.handoff.on_undeliverable,  # type: ignore[union-attr]
+            on_delivered=runtime.engine.handoff.on_delivered,  # type: ignore[union-attr]
         )
         self.n = 0
         self.last: list[Outgoing] = []

@@ -112,6 +112,7 @@ def from_message(message: Message, *, bot_username: str | None, edited: bool = F
         language_hint=language_hint(user.language_code if user else None),
         reply_to=str(message.reply_to_message.message_id) if message.reply_to_message else None,
         sender_id=str(user.id) if is_group and user else None,
+        chat_message_id=None if is_group else str(message.message_id),
     )
     own_id = None if is_group else message.message_id
     text = message.text

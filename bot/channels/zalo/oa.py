@@ -28,6 +28,7 @@ from bot.channels.zalo.oa_events import (
     SignatureCheck,
     Unanswerable,
     parse_event,
+    withdrawn_user,
 )
 from bot.channels.zalo.oa_tokens import ZaloOATokens, keep_fresh
 from bot.channels.zalo.options import OptionsStore, add_options_purge
@@ -141,6 +142,15 @@ class ZaloOAChannel:
         await self.work.close()
         await self._sender.client.close()
 
+    def _forget(self, address: str) -> None:
+        """Her request to the OA to delete her data: erased like /xoa, in her
+        turn order, tried again while the database is away."""
+
+        async def erase() -> None:
+            await self.work.retry(lambda: self.engine.forget_person(CHANNEL, address))
+
+        self.work.submit(address, erase)
+
     async def webhook(self, request: web.Request) -> web.Response:
         given = request.headers.get(SIGNATURE_HEADER)
         if not given:
@@ -164,9 +174,12 @@ class ZaloOAChannel:
             log.warning("zalo_oa: stale webhook call refused")
             return web.Response(status=403)
         try:
-            event = parse_event(data)
+            withdrawn = withdrawn_user(data)
+            event = parse_event(data) if withdrawn is None else None
         except BadEvent:
             return web.Response(status=400)
+        if withdrawn is not None:
+            self._forget(withdrawn)
         self._dispatch(event)
         return web.Response(status=200)
 

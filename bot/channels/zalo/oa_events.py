@@ -41,6 +41,14 @@ ANONYMOUS_EVENTS = frozenset({"anonymous_send_text"})
 _SIGNATURE = re.compile(r"\s*mac\s*=\s*([0-9A-Fa-f]{64})\s*")
 
 
+#: She asked the OA to delete her data: erased like /xoa.
+WITHDRAW_EVENT = "user_withdraw"
+#: Where Zalo puts the person's id in its user events (messages: ``sender``;
+#: follow/unfollow: ``follower``). The withdraw event's exact shape is not
+#: documented publicly (docs/zalo-api.md): each place is tried in turn.
+_USER_FIELDS = ("sender", "follower", "user")
+
+
 class BadEvent(ValueError):
     """The body is not an event we can read (answered 400)."""
 
@@ -191,3 +199,18 @@ def caption_of(message: dict[str, Any]) -> str | None:
     if isinstance(text, str) and text.strip():
         return cap_input(text)
     return None
+
+
+def withdrawn_user(data: dict[str, Any]) -> str | None:
+    """The OA-scoped id of the person in a ``user_withdraw`` event; None for
+    every other event. Raises :class:`BadEvent` if the event names nobody."""
+    if data.get("event_name") != WITHDRAW_EVENT:
+        return None
+    for name in _USER_FIELDS:
+        holder = data.get(name)
+        if isinstance(holder, dict) and (found := platform_id(holder.get("id"))):
+            return found
+    found = platform_id(data.get("user_id"))
+    if found is None:
+        raise BadEvent("withdraw event without a user id")
+    return found

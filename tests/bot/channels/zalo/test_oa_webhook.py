@@ -282,3 +282,57 @@ async def test_documented_signature_forms_pass_over_http(oa: OA) -> None:
         digest = oa_signature(oa.fake.app_id, body, event["timestamp"], OA_KEY)[4:]
         header = form.format(digest.upper() if form.startswith(" ") else digest)
         assert await oa.post(event, raw=body, signature=header) == 200, form
+
+
+async def _rows_about(runtime: Runtime, address: str) -> dict[str, int]:
+    """Rows stored under her pseudonym, table by table (users, chat ids, outbox)."""
+    from bot.store.models import MessageRef, OutboxItem
+
+    key = runtime.keyring.user_key("zalo_oa", address)
+    async with runtime.db.transaction() as s:
+        return {
+            "users": int(await s.scalar(select(func.count()).where(User.key == key)) or 0),
+            "message_refs": int(
+                await s.scalar(select(func.count()).where(MessageRef.user_key == key)) or 0
+            ),
+            "outbox": int(
+                await s.scalar(select(func.count()).where(OutboxItem.recipient == key)) or 0
+            ),
+        }
+
+
+@BOTH
+async def test_user_withdraw_erases_her_like_xoa(oa: OA) -> None:
+    """Her request to the OA to delete her data (``user_withdraw``) erases
+    everything about her, answers nothing, and creates nothing for a stranger."""
+    assert await oa.say("xin chào") == 200
+    assert await oa.say("chồng tôi đánh tôi") == 200
+    assert (await _rows_about(oa.runtime, USER))["users"] == 1
+    sent_before = len(oa.fake.oa_sent)
+
+    assert await oa.post(load_event("oa_user_withdraw")) == 200
+    await oa.channel.work.wait()
+    assert await _rows_about(oa.runtime, USER) == {"users": 0, "message_refs": 0, "outbox": 0}
+    assert len(oa.fake.oa_sent) == sent_before, "nothing is sent to someone who left"
+
+    stranger = load_event("oa_user_withdraw")
+    stranger["sender"]["id"] = "1357924680135792468"
+    assert await oa.post(stranger) == 200
+    await oa.channel.work.wait()
+    async with oa.runtime.db.transaction() as s:
+        assert await s.scalar(select(func.count()).select_from(User)) == 0
+
+
+async def test_user_withdraw_without_a_user_is_refused(oa: OA) -> None:
+    event = load_event("oa_user_withdraw")
+    del event["sender"]
+    assert await oa.post(event) == 400
+
+
+@BOTH
+async def test_follow_and_unfollow_store_nothing(oa: OA) -> None:
+    assert await oa.post(load_event("oa_follow")) == 200
+    assert await oa.post(load_event("oa_unfollow")) == 200
+    await oa.channel.work.wait()
+    assert await _rows_about(oa.runtime, USER) == {"users": 0, "message_refs": 0, "outbox": 0}
+    assert oa.fake.oa_sent == []
