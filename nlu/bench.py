@@ -30,7 +30,8 @@ def _latency(fn: Any, texts: list[str], rounds: int = 5) -> dict[str, float]:
     samples = []
     for _ in range(rounds):
         for t in texts:
-            _normalize_cached.cache_clear()  # every call pays for normalisation, as a new message would
+            # Every call pays for normalisation, as a new message would.
+            _normalize_cached.cache_clear()
             t0 = time.perf_counter()
             fn(t)
             samples.append(time.perf_counter() - t0)
@@ -158,12 +159,15 @@ def run(json_out: bool = False) -> dict[str, Any]:
             f"training data: {result['examples']} examples; held-out: {result['heldout_examples']}"
         )
         print(
-            f"embedded  train {e['train_seconds']}s, build cold {e['build_backend_cold_seconds']}s, from cache {e['build_backend_from_cache_seconds']}s"
+            f"embedded  train {e['train_seconds']}s, "
+            f"build cold {e['build_backend_cold_seconds']}s, "
+            f"from cache {e['build_backend_from_cache_seconds']}s"
         )
         for k in ("parse_latency", "classifier_only_latency"):
             lat = e[k]
             print(
-                f"  {k:<24} p50 {lat['p50_ms']} ms  p99 {lat['p99_ms']} ms  {lat['throughput_per_s']}/s"
+                f"  {k:<24} p50 {lat['p50_ms']} ms  p99 {lat['p99_ms']} ms  "
+                f"{lat['throughput_per_s']}/s"
             )
         print(
             f"  held-out accuracy {e['heldout_accuracy']}; 10k-char input {e['huge_input_ms']} ms"
@@ -172,7 +176,9 @@ def run(json_out: bool = False) -> dict[str, Any]:
         if ft["available"]:
             lat = ft["latency"]
             print(
-                f"fastText  train {ft['train_seconds']}s  p50 {lat['p50_ms']} ms  p99 {lat['p99_ms']} ms  {lat['throughput_per_s']}/s  held-out accuracy {ft['heldout_accuracy']}"
+                f"fastText  train {ft['train_seconds']}s  p50 {lat['p50_ms']} ms  "
+                f"p99 {lat['p99_ms']} ms  {lat['throughput_per_s']}/s  "
+                f"held-out accuracy {ft['heldout_accuracy']}"
             )
         else:
             print(f"fastText  unavailable: {ft['reason']}")

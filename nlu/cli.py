@@ -158,11 +158,13 @@ def cmd_crossval(args: argparse.Namespace) -> int:
     _print_report(rep)
     th = rep["threshold"]
     print(
-        f"suggested CONFIDENCE_THRESHOLD (accepted precision ≥ {th['target_precision']}): {th['threshold']}"
+        "suggested CONFIDENCE_THRESHOLD "
+        f"(accepted precision ≥ {th['target_precision']}): {th['threshold']}"
     )
     for row in th["table"]:
         print(
-            f"  ≥{row['threshold']:.2f}: precision {row['precision']:.3f}, coverage {row['coverage']:.3f}"
+            f"  ≥{row['threshold']:.2f}: precision {row['precision']:.3f}, "
+            f"coverage {row['coverage']:.3f}"
         )
     return 0
 

@@ -297,7 +297,8 @@ def _block(lines: Iterable[str]) -> str:
 
 
 def dumps(data: TrainingData) -> str:
-    """Serialise to Rasa YAML 3.1 (``examples: |`` blocks), readable by Rasa and by :func:`loads`."""
+    """Serialise to Rasa YAML 3.1 (``examples: |`` blocks), readable by Rasa and
+    by :func:`loads`."""
     out = ['version: "3.1"\n']
     if data.examples or data.synonyms or data.regexes or data.lookups:
         out.append("nlu:\n")

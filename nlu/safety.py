@@ -23,18 +23,25 @@ from .normalize import normalize_both
 _PERSON = r"(?:toi|em|minh|tui|con|me|chau|chi|be|ba|bo|chung toi|me con em|me con toi|vo|nguoi ta)"
 #: Violent verbs whose folded spelling means little else ("đánh" but not "đánh răng").
 _VIOLENT_STRONG = (
-    r"(?:danh(?! (?:gia|may|rang|bai|dan|cau|bong|thuc|chu|van|game|xe|tieng|giac|luoi|bac|ten|so|phan|sach|tinh|ba|thiep|muc|hieu|nghia|vong|dau tich))|"
-    r"dap(?! (?:ung|an|lai|xe))|bop co|siet co|chem|dap pha|dap dau|dap cua|pha cua|dap vao|da vao|dam vao|"
-    r"keo toc|tra tan|hanh hung|xo nga|duoi danh|cuong hiep|cam dao|cam gay|cam bua|cam rua|cam kiem|cam sung|"
+    r"(?:danh(?! (?:gia|may|rang|bai|dan|cau|bong|thuc|chu|van|game|xe|tieng|giac|luoi|bac|ten|so|"
+    r"phan|sach|tinh|ba|thiep|muc|hieu|nghia|vong|dau tich))|"
+    r"dap(?! (?:ung|an|lai|xe))|bop co|siet co|chem|dap pha|dap dau|dap cua|pha cua|dap vao|"
+    r"da vao|dam vao|"
+    r"keo toc|tra tan|hanh hung|xo nga|duoi danh|cuong hiep|cam dao|cam gay|cam bua|cam rua|"
+    r"cam kiem|cam sung|"
     r"dap do|giet|dim nuoc|ton thuong)"
 )
 #: Folded syllables that are violent only with a victim after them or "bị" before:
-#: ``bắn``/``bạn``/``bán``, ``đá``/``đã``, ``cắt``, ``tát``/``tắt``, ``ném``, ``xô``, ``đốt``, ``đâm``/``đám``.
+#: ``bắn``/``bạn``/``bán``, ``đá``/``đã``, ``cắt``, ``tát``/``tắt``, ``ném``, ``xô``,
+#: ``đốt``, ``đâm``/``đám``.
 _VIOLENT_WEAK = r"(?:da|cat|tat|nem|xo|dot|dam|treo|troi|hiep)"
 _VICTIM = r"(?:" + _PERSON + r"|vao|chet|vo|nguoi|dau|mat|bung|nguc)"
 _VIOLENT = _VIOLENT_STRONG  # kept for readers of the old name
 #: Someone who can be the danger when "he is at the door".
-_AGGRESSOR = r"(?:chong(?: cu)?|chong em|chong toi|no|anh ta|anh ay|han|ong ay|ong ta|thang \w+|nguoi yeu(?: cu)?|bo duong|duong|bo no|ga)"
+_AGGRESSOR = (
+    r"(?:chong(?: cu)?|chong em|chong toi|no|anh ta|anh ay|han|ong ay|ong ta|thang \w+"
+    r"|nguoi yeu(?: cu)?|bo duong|duong|bo no|ga)"
+)
 
 #: After "the aggressor is at the door": the end, or words that keep it about her,
 #: not an errand ("đứng ngoài cổng chờ taxi", "đứng trước nhà nói chuyện").
@@ -47,7 +54,8 @@ _AT_DOOR_END = (
 
 URGENT = [
     r"\bsos\b",
-    r"(?<!nghien )(?<!cap )\bcuu (?:toi|em|minh|tui|con|me|chau|chi|be|voi|chung toi|giup|vs|ba|bo|nguoi|mang|me con|anh)\b",
+    r"(?<!nghien )(?<!cap )\bcuu (?:toi|em|minh|tui|con|me|chau|chi|be|voi|chung toi|giup|vs|ba|"
+    r"bo|nguoi|mang|me con|anh)\b",
     r"^cuu\b|(?<!nghien )(?<!cap )\bcuu$",
     r"\bai cuu\b",
     # "help me" as a cry, not "help me choose a gift" / "save me a seat".
@@ -74,27 +82,32 @@ NOW = [
     + _AGGRESSOR
     + r" (?:\w+ ){0,2}?(?:dang )?(?:dung|o|rinh|doi|cho|go cua|dap cua|dap|pha|dung cho|lang vang) "
     r"(?:o )?(?:ngoai|truoc|ben ngoai|sau) (?:cua|nha|cong|phong|cua so)\b" + _AT_DOOR_END,
-    r"\b"
-    + _AGGRESSOR
-    + r" (?:\w+ ){0,2}?dang (?:len (?:cau thang|lau|phong)|(?:xong|pha|dap) vao|(?:tim|duoi|ruot) (?:"
-    + _PERSON
-    + r"|theo))\b",
-    r"\b(?:hes|he is|my (?:ex|ex husband|husband|boyfriend|ex boyfriend|partner|father|dad|stepfather)"
-    r"(?: is)?) (?:still )?(?:right )?(?:outside|at) (?:my|the|our) (?:door|house|window|room|gate)\b",
-    r"\b(?:hes|he is|theyre|they are) (?:still here|inside the house|on top of me|kicking|breaking|banging)\b|^help (?:hes|he is) \w+",
+    r"\b" + _AGGRESSOR + r" (?:\w+ ){0,2}?dang (?:len (?:cau thang|lau|phong)|(?:xong|pha|dap) vao"
+    r"|(?:tim|duoi|ruot) (?:" + _PERSON + r"|theo))\b",
+    r"\b(?:hes|he is|my (?:ex|ex husband|husband|boyfriend|ex boyfriend|partner|father|dad|"
+    r"stepfather)"
+    r"(?: is)?) (?:still )?(?:right )?(?:outside|at) (?:my|the|our) (?:door|house|window|room|"
+    r"gate)\b",
+    r"\b(?:hes|he is|theyre|they are) (?:still here|inside the house|on top of me|kicking|"
+    r"breaking|banging)\b|^help (?:hes|he is) \w+",
     r"\bdang (?:gap |o trong tinh trang )?nguy hiem\b|^nguy hiem (?:qua|lam)(?: \w+)?$"
     r"|\b(?:em|toi|minh|tui|chung toi|me con \w+) (?:\w+ )?nguy hiem (?:qua|lam)\b",
     r"\bngay (?:bay gio|luc nay|bgio)\b.*\b(?:danh|giet|dao|nguy hiem|cuu|chay mau|bop co|nhot)\b",
     r"\b(?:danh|giet|dao|nguy hiem|cuu|chay mau|bop co|nhot)\b.*\bngay (?:bay gio|luc nay)\b",
-    r"\b(?:is|are|hes|shes|theyre|keeps?) (?:hitting|beating|choking|strangling|attacking|kicking|hurting|stabbing|threatening)\b",
+    r"\b(?:is|are|hes|shes|theyre|keeps?) (?:hitting|beating|choking|strangling|attacking|kicking|"
+    r"hurting|stabbing|threatening)\b",
     r"\b(?:im|i am|we are|were|shes|she is|hes|he is|my (?:kids?|children|son|daughter|baby|mom|mum"
-    r"|mother|sister|brother|family|life) (?:is|are)|the kids are) (?:still |really |now )?in danger\b",
-    r"\b(?:goi|bao|call) (?:cong an|113|police|the police|115|cap cuu)(?: \w+)? (?:giup|gium|ho|di|ngay|voi|now|please)\b",
+    r"|mother|sister|brother|family|life) (?:is|are)|the kids are) (?:still |really |"
+    r"now )?in danger\b",
+    r"\b(?:goi|bao|call) (?:cong an|113|police|the police|115|cap cuu)(?: \w+)? (?:giup|gium|ho|"
+    r"di|ngay|voi|now|please)\b",
     r"^(?:goi|call|bao) (?:cong an|113|police|the police|115|cap cuu)\b",
     r"\b113\b.*\b(?:giup|voi|ngay|gium)\b",
-    r"^(?:khan cap|emergency|urgent)(?: (?:help|please|pls|plz|giup|em|toi|cuu|oi|voi|lam|qua|me|now))*$"
+    r"^(?:khan cap|emergency|urgent)(?: (?:help|please|pls|plz|giup|em|toi|cuu|oi|voi|lam|qua|me|"
+    r"now))*$"
     r"|\bkhan cap\b.*\b(?:cuu|giup)\b|\burgent help\b",
-    r"(?:\b(?:tron|nap) (?:trong |duoi |o |vao )?|\bdang o trong )(?:nha ve sinh|toilet|phong tam|nha tam|tu|gam giuong|bep|kho)\b(?! (?:co|la|o dau|nao|thi|duoc))|\bhiding in\b",
+    r"(?:\b(?:tron|nap) (?:trong |duoi |o |vao )?|\bdang o trong )(?:nha ve sinh|toilet|phong tam|"
+    r"nha tam|tu|gam giuong|bep|kho)\b(?! (?:co|la|o dau|nao|thi|duoc))|\bhiding in\b",
     r"^(?:113|115)(?: oi| oi| giup| voi| di)*$|\b(?:113|115) oi\b",
     r"\b(?:tu tu|tu sat|kill myself|end my life|muon chet)\b",
 ]
@@ -110,7 +123,8 @@ DANGER = [
     r"\bmau chay\b|\bblood\b",
     r"\b(?:bop|siet|boc) co\b|\bchok\w*|\bstrangl\w*",
     r"\bkhong tho (?:duoc|noi)\b|\b(?:cant|cannot|can not) breathe\b",
-    r"\bnhot\b|\blocked (?:me )?(?:in|inside|up)\b|\block(?:ed|s)? me\b|\bkhoa cua (?:lai )?(?:nhot|khong cho)\b",
+    r"\bnhot\b|\blocked (?:me )?(?:in|inside|up)\b|\block(?:ed|s)? me\b|"
+    r"\bkhoa cua (?:lai )?(?:nhot|khong cho)\b",
     r"\b(?:troi|tied) (?:" + _PERSON + r"|me|up)\b|\bbi troi\b",
     r"\b(?:tuoi xang|dot nha|dot chet|burn (?:me|the house|us))\b",
     r"\bbreak(?:ing)? in\b",
@@ -129,35 +143,49 @@ ACUTE = [
     r"|brought|carrying|carries|took|takes|picked up|swinging) (?:a |an |the |his |her |my |their "
     r"|that |this )?(?:\w+ )?(?:knife|gun|machete|axe|pistol|rifle|blade)\b"
     r"|\b(?:knife|gun|machete|axe|pistol|blade) (?:to|at|against|in his hand)\b",
-    r"\bcam (?:cay(?! (?:choi|but|viet|kem|nen|thuoc|kim|dan|lau|sao|co|hoa|rau))|gach|chai|ghe|xa beng|gay)\b|\b(?:with|has|holding) (?:a |the )?(?:bat|stick|hammer|bottle|brick)\b",
-    r"\bchay mau\b|\bbleeding\b(?! (?:money|cash|heart|edge|colou?rs?|ink))|\b(?:bi dam|bi chem)\b|\bmau (?:nhieu|me)\b|\bstabbed\b",
-    r"\bngat(?! (?:ket noi|loi|dien|mang|may|cuoc|lien lac))\b|\b(?:bat tinh|ngat xiu)\b|\bunconscious\b|\bpassed out\b",
-    r"\b(?:nam )?bat dong\b(?! san)|\bkhong (?:nhuc nhich|cu dong|tinh lai)\b|\bnot (?:moving|breathing)\b|\bwont wake up\b",
-    r"\bpha cua\b|\bdap cua\b|\bdoi (?:xong )?vao (?:nha|phong)\b|\bdoi pha\b|\bkicking (?:the |my )?door\b|\bbanging on\b|\bbreaking (?:the |down the )?door\b",
-    r"\bdang (?:\w+ ){0,3}?(?:la het|keu cuu|gao thet|khoc thet|thet len)\b|\bscreaming (?:for help|in pain)\b"
+    r"\bcam (?:cay(?! (?:choi|but|viet|kem|nen|thuoc|kim|dan|lau|sao|co|hoa|rau))|gach|chai|ghe|"
+    r"xa beng|gay)\b|\b(?:with|has|holding) (?:a |the )?(?:bat|stick|hammer|bottle|brick)\b",
+    r"\bchay mau\b|\bbleeding\b(?! (?:money|cash|heart|edge|colou?rs?|ink))|\b(?:bi dam|"
+    r"bi chem)\b|\bmau (?:nhieu|me)\b|\bstabbed\b",
+    r"\bngat(?! (?:ket noi|loi|dien|mang|may|cuoc|lien lac))\b|\b(?:bat tinh|ngat xiu)\b|"
+    r"\bunconscious\b|\bpassed out\b",
+    r"\b(?:nam )?bat dong\b(?! san)|\bkhong (?:nhuc nhich|cu dong|tinh lai)\b|\bnot (?:moving|"
+    r"breathing)\b|\bwont wake up\b",
+    r"\bpha cua\b|\bdap cua\b|\bdoi (?:xong )?vao (?:nha|phong)\b|\bdoi pha\b|\bkicking (?:the |"
+    r"my )?door\b|\bbanging on\b|\bbreaking (?:the |down the )?door\b",
+    r"\bdang (?:\w+ ){0,3}?(?:la het|keu cuu|gao thet|khoc thet|thet len)\b|"
+    r"\bscreaming (?:for help|in pain)\b"
     r"|\b(?:she|shes|mom|mum|mother|my sister|my neighbou?r|a woman|the woman) (?:is |keeps |was )?"
     r"screaming\b",
 ]
 
 #: Talking *about* danger: the law, a hypothetical, a film.  Damps NOW and DANGER.
 ABOUT = [
-    r"\b(?:luat|phap luat|quy dinh|hinh phat|xu phat|bi phat|xu ly|toi gi|bao nhieu nam|nghi dinh|dieu \d+|co phai la)\b",
+    r"\b(?:luat|phap luat|quy dinh|hinh phat|xu phat|bi phat|xu ly|toi gi|bao nhieu nam|nghi dinh|"
+    r"dieu \d+|co phai la)\b",
     r"\b(?:law|legal|illegal|penalt\w*|crime|sentence|punish\w*)\b",
-    r"\b(?:co|se) bi bat\b|\bbi bat (?:khong|giam)\b|\b(?:di tu|ngoi tu|bi tu)\b|\bthi (?:\w+ ){0,4}?co (?:\w+ ){0,4}?khong$",
+    r"\b(?:co|se) bi bat\b|\bbi bat (?:khong|giam)\b|\b(?:di tu|ngoi tu|bi tu)\b|"
+    r"\bthi (?:\w+ ){0,4}?co (?:\w+ ){0,4}?khong$",
     r"\b(?:arrested|go to jail|go to prison)\b",
-    r"\b(?:neu|gia su|phong khi|lam sao de|nen lam gi khi|lam gi khi|co nen|what if|if he|in case|what should i do if|what to do if|what to do when)\b",
+    r"\b(?:neu|gia su|phong khi|lam sao de|nen lam gi khi|lam gi khi|co nen|what if|if he|in case|"
+    r"what should i do if|what to do if|what to do when)\b",
     r"\b(?:phim|truyen|game|movie|film|bao chi|tin tuc|news)\b",
 ]
 
 #: Past, habit or someone else not present: damps DANGER only, unless a present marker.
 PAST = [
-    r"\b(?:hay|thuong|thuong xuyen|moi lan|moi khi|tung|truoc day|hoi truoc|nam ngoai|thang truoc|tuan truoc|hom qua|toi qua|dem qua|hom truoc|lan truoc|ngay xua|tu lau|nhieu lan|suot|hoai)\b",
-    r"\bhoi (?:tet|do|xua|nam|thang|nho|con|moi cuoi|truoc)\b|\b(?:tuan|thang|nam) (?:roi|kia)\b|\bmay (?:nam|thang) (?:nay|truoc)\b|\b(?:lan|ngay|hom) do\b",
-    r"\b(?:used to|last (?:week|month|year|night)|yesterday|sometimes|often|always|every time|when he is drunk|when drunk|in the past|before|ago|once)\b",
+    r"\b(?:hay|thuong|thuong xuyen|moi lan|moi khi|tung|truoc day|hoi truoc|nam ngoai|thang truoc|"
+    r"tuan truoc|hom qua|toi qua|dem qua|hom truoc|lan truoc|ngay xua|tu lau|nhieu lan|suot|"
+    r"hoai)\b",
+    r"\bhoi (?:tet|do|xua|nam|thang|nho|con|moi cuoi|truoc)\b|\b(?:tuan|thang|nam) (?:roi|kia)\b|"
+    r"\bmay (?:nam|thang) (?:nay|truoc)\b|\b(?:lan|ngay|hom) do\b",
+    r"\b(?:used to|last (?:week|month|year|night)|yesterday|sometimes|often|always|every time|"
+    r"when he is drunk|when drunk|in the past|before|ago|once)\b",
 ]
 #: Someone else, not present: damps ordinary DANGER (not ACUTE) unless a present marker.
 OTHER = [
-    r"\b(?:hang xom|nha ben|ben canh|ban toi|ban em|ban minh|dong nghiep|neighbou?r|friend|coworker)\b",
+    r"\b(?:hang xom|nha ben|ben canh|ban toi|ban em|ban minh|dong nghiep|neighbou?r|friend|"
+    r"coworker)\b",
 ]
 PAST_OR_OTHER = PAST + OTHER
 
@@ -166,7 +194,8 @@ PRESENT = [
     # Not "đang" alone: "em đang ở nhà mẹ, hồi tết ổng nhốt em" is a disclosure.
     r"\b(?:ngay bay gio|bay gio|luc nay|hien gio|gio nay|toi nay|dem nay|sap|ngay lap tuc)\b",
     r"\bgio (?:\w+ ){0,2}?(?:lai|dang)\b|\blai (?:dang )?(?:cam|danh|doa|dap|bop)\b",
-    r"\bdang (?:\w+ ){0,2}?(?:cam|bop|siet|chay|nhot|khoa|doa|danh|dap|ruot|duoi|ngoai|dung|giet|keu|la)\b",
+    r"\bdang (?:\w+ ){0,2}?(?:cam|bop|siet|chay|nhot|khoa|doa|danh|dap|ruot|duoi|ngoai|dung|giet|"
+    r"keu|la)\b",
     r"\b(?:now|right now|tonight|currently|at the moment)\b",
     r"\b(?:cuu|sos|help me)\b",
 ]
@@ -235,20 +264,25 @@ _BENIGN = [
     r"\bchet (?:may|tiet|thiet|me chet met)\b",
     r"\b(?:met|doi|nong|lanh|chan|buon ngu|ngai|xau ho|dau bung|thom|ngon|dep|cuoi) (?:qua |lam )?"
     r"muon chet (?:luon|di duoc|mat|roi)\b",
-    r"\btu tu (?:thoi|da|nao|nhe|nha|ma|roi tinh|chut|cho)\b|\b(?:lam|an|noi|di|chay|doc|hoc) tu tu\b",
+    r"\btu tu (?:thoi|da|nao|nhe|nha|ma|roi tinh|chut|cho)\b|\b(?:lam|an|noi|di|chay|doc|"
+    r"hoc) tu tu\b",
     r"\bdao keo(?: tham my)?\b",
-    r"\b(?:cam|co|dung|lay) (?:con |cay |cai )?(?:dao|bua|rua|liem|keo|mac|kiem) (?:thai|got|bam|chat"
+    r"\b(?:cam|co|dung|lay) (?:con |cay |cai )?(?:dao|bua|rua|liem|keo|mac|kiem) (?:thai|got|bam|"
+    r"chat"
     r"|dong|sua|lam|gat|don|xe|tia|mai|phat|vot|cat)\b(?! (?:cua|co|tay|chan|mat|dau|nguoi|em|toi"
     r"|vo|con|chi|me|be|tui|minh|ba|bo|anh|chau|no|han))",
-    r"\bcuu (?:toi|em|minh|tui|tao)(?: voi)? (?:cai |bai |mon )?(?:deadline|bai tap|mon|ky thi|de thi"
+    r"\bcuu (?:toi|em|minh|tui|tao)(?: voi)? (?:cai |bai |mon )?(?:deadline|bai tap|mon|ky thi|"
+    r"de thi"
     r"|excel|code|project|do an|luan van)\b",
     r"\bbop co (?:tay|chan)\b|\bxoa bop\b|\bco (?:vai gay|tay|chan)\b",
     r"\bnhot (?:con )?(?:ga|vit|meo|cho|heo|lon|chim|ca|tho|chuot|trau|de)\b",
-    r"\bgiet (?:con |may con |het )?(?:chuot|gian|muoi|ruoi|ran|sau|kien|rep|ca|ga|heo|lon|vit|bo xit)\b",
+    r"\bgiet (?:con |may con |het )?(?:chuot|gian|muoi|ruoi|ran|sau|kien|rep|ca|ga|heo|lon|vit|"
+    r"bo xit)\b",
     # English
     r"\bblood (?:test|tests|type|pressure|sugar|donation|donor|bank|drive|work|results?|orange"
     r"|moon|oath|brothers?)\b|\b(?:donat\w*|give|giving|gave|donor) blood\b",
-    r"\bchok\w* (?:on|back)\b|\bpassed out (?:from|on the|after|laughing)\b|\bcant breathe through\b",
+    r"\bchok\w* (?:on|back)\b|\bpassed out (?:from|on the|after|laughing)\b|"
+    r"\bcant breathe through\b",
     r"\bknife (?:sharpener|skills|set|block|rack|holder)\b",
     r"\bgun (?:show|license|licence|control|laws?|shop|store|club|range)\b",
     r"\bin danger of\b",

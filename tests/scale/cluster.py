@@ -277,7 +277,7 @@ class Cluster:
         self,
         update: dict[str, Any],
         *,
-        timeout: float = 60.0,
+        timeout: float = 60.0,  # noqa: ASYNC109
         alive: Iterable[int] | None = None,
     ) -> int:
         """Telegram's behaviour: an update not acknowledged with 200 is sent
