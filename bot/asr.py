@@ -29,7 +29,7 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from enum import StrEnum
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, TypeVar
 from urllib.parse import urlsplit, urlunsplit
 
 import aiohttp
@@ -89,6 +89,7 @@ class Transcript:
 
 
 ASRResult = Transcript | ASRFailure
+_R = TypeVar("_R", bound=Transcript | ASRFailure | bytes)
 
 
 # -- audio containers -----------------------------------------------------------------
@@ -341,7 +342,9 @@ class ASRClient:
             await self._session.close()
             self._session = None
 
-    def _done(self, result: ASRResult) -> ASRResult:
+    def _done(self, result: _R) -> _R:
+        if isinstance(result, bytes):
+            return result
         outcome = "ok" if isinstance(result, Transcript) else result.value
         self.outcomes[outcome] += 1
         if outcome != "ok":
@@ -385,7 +388,7 @@ class ASRClient:
             self.breaker.failure()
         else:
             self.breaker.success()
-        if isinstance(result, str):
+        if isinstance(result, ASRFailure):
             return self._done(result)
         return self._done(Transcript(result.text, seconds))
 

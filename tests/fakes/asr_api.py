@@ -25,9 +25,19 @@ import itertools
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from aiohttp import web
+from aiohttp import BodyPartReader, web
 
 AUDIO_DIR = Path(__file__).resolve().parent.parent / "fixtures" / "audio"
+
+
+#: What each committed fixture says (tests/fixtures/audio/make.sh), as a
+#: Vietnamese-capable backend would transcribe it.
+FIXTURE_TEXTS: dict[str, str] = {
+    "cuu_toi_voi.ogg": "Cứu tôi với",
+    "cuu_toi_voi.m4a": "Cứu tôi với",
+    "hoi_ly_hon.ogg": "Xin chào, tôi muốn hỏi về thủ tục ly hôn",
+    "hoi_ly_hon.m4a": "Xin chào, tôi muốn hỏi về thủ tục ly hôn",
+}
 
 
 def fixture_audio(name: str) -> bytes:
@@ -76,7 +86,7 @@ class FakeASR:
     default_text: str | None = None
     #: Seconds each transcription takes (a slow CPU backend).
     delay: float = 0.0
-    #: Never answer transcription requests (until :attr:`hang` is cleared).
+    #: Never answer transcription requests (they hang until the server closes).
     hang: bool = False
     #: HTTP statuses to answer the next transcription requests with, in order.
     fail_statuses: list[int] = field(default_factory=list)
@@ -89,7 +99,7 @@ class FakeASR:
         self._media: dict[str, tuple[bytes, str, bool]] = {}
         self._ids = itertools.count(1)
         self._runner: web.AppRunner | None = None
-        self._closing = False
+        self._closing = asyncio.Event()
         self.port = 0
 
     # -- life cycle ---------------------------------------------------------------
@@ -109,7 +119,7 @@ class FakeASR:
         return self
 
     async def close(self) -> None:
-        self._closing = True  # ends hanging handlers, so cleanup does not wait on them
+        self._closing.set()  # ends hanging handlers, so cleanup does not wait on them
         if self._runner is not None:
             await self._runner.cleanup()
             self._runner = None
@@ -130,6 +140,11 @@ class FakeASR:
     def learn(self, audio: bytes, text: str) -> None:
         """Answer ``text`` whenever exactly this audio is uploaded."""
         self.transcripts[sha256(audio)] = text
+
+    def learn_fixtures(self) -> None:
+        """Answer every committed fixture with what it says (FIXTURE_TEXTS)."""
+        for name, text in FIXTURE_TEXTS.items():
+            self.learn(fixture_audio(name), text)
 
     def serve(
         self,
@@ -166,7 +181,7 @@ class FakeASR:
             part = await reader.next()
             if part is None:
                 break
-            if not isinstance(part, web.BodyPartReader) or part.name is None:
+            if not isinstance(part, BodyPartReader) or part.name is None:
                 continue
             if part.filename is not None:
                 audio = bytes(await part.read())
@@ -187,8 +202,9 @@ class FakeASR:
                 audio_size=len(audio),
             )
         )
-        while self.hang and not self._closing:
-            await asyncio.sleep(0.05)
+        if self.hang:
+            await self._closing.wait()
+            return web.Response(status=503)
         if self.delay:
             await asyncio.sleep(self.delay)
         if self.fail_statuses:
@@ -215,8 +231,7 @@ class FakeASR:
             response.content_length = len(audio)
         await response.prepare(request)
         if hang:
-            while not self._closing:
-                await asyncio.sleep(0.05)
+            await self._closing.wait()
             return response
         for start in range(0, len(audio), 16 * 1024):
             await response.write(audio[start : start + 16 * 1024])
