@@ -230,7 +230,9 @@ class CircuitBreaker:
         self._clock = clock
         self._failures = 0
         self._opened_at: float | None = None
-        self._trial = False
+        #: When the half-open trial call started; a trial that never reported
+        #: back (a crash) stops blocking after another cooldown.
+        self._trial_at: float | None = None
 
     @property
     def state(self) -> str:
@@ -245,9 +247,11 @@ class CircuitBreaker:
         state = self.state
         if state == "closed":
             return True
-        if state == "half-open" and not self._trial:
-            self._trial = True
-            return True
+        if state == "half-open":
+            now = self._clock()
+            if self._trial_at is None or now - self._trial_at >= self.cooldown:
+                self._trial_at = now
+                return True
         return False
 
     def success(self) -> None:
@@ -255,11 +259,11 @@ class CircuitBreaker:
             log.info("asr backend answers again; breaker closed")
         self._failures = 0
         self._opened_at = None
-        self._trial = False
+        self._trial_at = None
 
     def failure(self) -> None:
         self._failures += 1
-        was_trial, self._trial = self._trial, False
+        was_trial, self._trial_at = self._trial_at is not None, None
         if was_trial or self._failures >= self.threshold:
             if self._opened_at is None or was_trial:
                 log.warning("asr backend failing; breaker open for %.0f s", self.cooldown)
@@ -267,8 +271,8 @@ class CircuitBreaker:
 
     def release(self) -> None:
         """A trial call ended without telling anything about the backend
-        (e.g. the audio was refused before upload)."""
-        self._trial = False
+        (it was cancelled)."""
+        self._trial_at = None
 
 
 # -- client ---------------------------------------------------------------------------
@@ -384,6 +388,9 @@ class ASRClient:
             result = ASRFailure.TIMEOUT
         except (aiohttp.ClientError, OSError):
             result = ASRFailure.SERVER_ERROR
+        except asyncio.CancelledError:
+            self.breaker.release()  # a cancelled trial must not keep the breaker shut
+            raise
         if result in _BACKEND_FAILURES:
             self.breaker.failure()
         else:

@@ -8,6 +8,7 @@ or promptly gets today's text-only answer — and her voice is never kept.
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import logging
 import os
@@ -166,8 +167,6 @@ async def test_hanging_backend_times_out_fast(fake: FakeASR) -> None:
 
 
 async def test_waiting_for_a_busy_slot_counts_against_the_timeout(fake: FakeASR) -> None:
-    import asyncio
-
     fake.delay = 0.8
     asr = client(fake, timeout=1.2, max_concurrent=1)
     try:
@@ -209,6 +208,8 @@ async def test_body_that_is_not_a_transcript_is_a_server_error(fake: FakeASR) ->
         fake.learn(CRY, "")  # stand-in then answers {"text": ""}
         assert await asr.transcribe(CRY) is ASRFailure.EMPTY
         fake.fail_statuses = [404]  # a wrong model id or path
+        assert await asr.transcribe(CRY) is ASRFailure.SERVER_ERROR
+        fake.fail_statuses = [200]  # whisper.cpp: {"error": ...} with status 200
         assert await asr.transcribe(CRY) is ASRFailure.SERVER_ERROR
     finally:
         await asr.close()
@@ -317,6 +318,40 @@ def test_half_open_lets_only_one_trial_through() -> None:
     assert not breaker.allow()  # a second message while the trial is out
     breaker.success()
     assert breaker.allow() and breaker.allow()
+
+
+async def test_cancelled_trial_does_not_keep_the_breaker_shut(fake: FakeASR) -> None:
+    clock = Clock()
+    breaker = CircuitBreaker(threshold=1, cooldown=30, clock=clock)
+    asr = client(fake, breaker=breaker)
+    try:
+        fake.fail_statuses = [500]
+        assert await asr.transcribe(CRY) is ASRFailure.SERVER_ERROR
+        clock.now += 31
+        fake.delay = 5
+        trial = asyncio.create_task(asr.transcribe(CRY))
+        async with asyncio.timeout(5):
+            await fake.wait_for_requests(2)
+        trial.cancel()  # e.g. the bot shuts down mid-call
+        with pytest.raises(asyncio.CancelledError):
+            await trial
+        fake.delay = 0
+        assert isinstance(await asr.transcribe(QUESTION), Transcript)
+        assert breaker.state == "closed"
+    finally:
+        await asr.close()
+
+
+def test_a_trial_that_never_reports_back_expires() -> None:
+    clock = Clock()
+    breaker = CircuitBreaker(threshold=1, cooldown=10, clock=clock)
+    breaker.failure()
+    clock.now += 10
+    assert breaker.allow()
+    clock.now += 5
+    assert not breaker.allow()
+    clock.now += 5
+    assert breaker.allow()
 
 
 # -- fetching audio by URL (Zalo OA user_send_audio) ----------------------------------

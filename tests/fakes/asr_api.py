@@ -20,6 +20,7 @@ HTTP status, or to demand a bearer token.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import hashlib
 import itertools
 from dataclasses import dataclass, field
@@ -88,7 +89,8 @@ class FakeASR:
     delay: float = 0.0
     #: Never answer transcription requests (they hang until the server closes).
     hang: bool = False
-    #: HTTP statuses to answer the next transcription requests with, in order.
+    #: HTTP statuses to answer the next transcription requests with, in order;
+    #: 200 answers ``{"error": ...}`` with status 200, as whisper.cpp's server does.
     fail_statuses: list[int] = field(default_factory=list)
 
     transcripts: dict[str, str] = field(default_factory=dict)
@@ -100,6 +102,7 @@ class FakeASR:
         self._ids = itertools.count(1)
         self._runner: web.AppRunner | None = None
         self._closing = asyncio.Event()
+        self._arrived = asyncio.Event()
         self.port = 0
 
     # -- life cycle ---------------------------------------------------------------
@@ -140,6 +143,13 @@ class FakeASR:
     def learn(self, audio: bytes, text: str) -> None:
         """Answer ``text`` whenever exactly this audio is uploaded."""
         self.transcripts[sha256(audio)] = text
+
+    async def wait_for_requests(self, count: int) -> None:
+        """Until ``count`` transcription requests have arrived (wrap it in
+        ``asyncio.timeout`` to bound the wait)."""
+        while len(self.requests) < count:
+            self._arrived.clear()
+            await self._arrived.wait()
 
     def learn_fixtures(self) -> None:
         """Answer every committed fixture with what it says (FIXTURE_TEXTS)."""
@@ -202,13 +212,17 @@ class FakeASR:
                 audio_size=len(audio),
             )
         )
+        self._arrived.set()
         if self.hang:
             await self._closing.wait()
             return web.Response(status=503)
         if self.delay:
-            await asyncio.sleep(self.delay)
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self._closing.wait(), self.delay)
         if self.fail_statuses:
             status = self.fail_statuses.pop(0)
+            if status == 200:
+                return web.json_response({"error": "failed to read WAV file"})
             return web.Response(status=status, text="backend failure")
         if request.path.startswith("/v1/") and not fields.get("model"):
             return web.json_response({"error": "model is required"}, status=400)
