@@ -26,7 +26,7 @@ import logging
 import re
 import struct
 import time
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from enum import StrEnum
 from typing import TYPE_CHECKING, TypeVar
@@ -459,15 +459,55 @@ class ASRClient:
             return self._done(ASRFailure.FETCH_FAILED)
         return b"".join(chunks)
 
-    async def transcribe_url(self, url: str, *, duration: float | None = None) -> ASRResult:
-        """:meth:`fetch` then :meth:`transcribe`; the breaker is asked first
-        so a dead backend does not cost a download."""
+    def _before_download(
+        self, size_hint: int | None, duration: float | None
+    ) -> ASRFailure | None:
+        """Refusals that save a download: a backend known to be down, or a
+        clip the platform already says is too big or too long."""
         if self.breaker.state == "open":
-            return self._done(ASRFailure.UNAVAILABLE)
+            return ASRFailure.UNAVAILABLE
+        if size_hint is not None and size_hint > self.max_bytes:
+            return ASRFailure.TOO_LARGE
+        if duration is not None and duration > self.max_seconds:
+            return ASRFailure.TOO_LONG
+        return None
+
+    async def transcribe_url(
+        self, url: str, *, size_hint: int | None = None, duration: float | None = None
+    ) -> ASRResult:
+        """:meth:`fetch` then :meth:`transcribe` (Zalo OA ``user_send_audio``)."""
+        refused = self._before_download(size_hint, duration)
+        if refused is not None:
+            return self._done(refused)
         audio = await self.fetch(url)
         if isinstance(audio, ASRFailure):
             return audio
         return await self.transcribe(audio, duration=duration)
+
+    async def transcribe_download(
+        self,
+        download: Callable[[], Awaitable[bytes | bytearray]],
+        *,
+        size_hint: int | None = None,
+        duration: float | None = None,
+    ) -> ASRResult:
+        """Transcribe a clip the platform's own client downloads into memory,
+        e.g. Telegram: ``lambda: file.download_as_bytearray()`` with
+        ``size_hint=voice.file_size, duration=voice.duration``. The download
+        gets ``fetch_timeout``; any error it raises is a :attr:`FETCH_FAILED`
+        (the platform library's exception types are its own)."""
+        refused = self._before_download(size_hint, duration)
+        if refused is not None:
+            return self._done(refused)
+        try:
+            async with asyncio.timeout(self.fetch_timeout):
+                data = await download()
+        except asyncio.CancelledError:
+            raise
+        except Exception as exc:  # the platform library's own errors
+            log.info("asr: audio download failed (%s)", type(exc).__name__)
+            return self._done(ASRFailure.FETCH_FAILED)
+        return await self.transcribe(bytes(data), duration=duration)
 
 
 def build_asr(settings: Settings) -> ASRClient | None:

@@ -20,6 +20,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from telegram import Bot, File
 
 from bot.asr import (
     ASRClient,
@@ -397,6 +398,75 @@ async def test_fetch_failures_are_fast_and_typed(fake: FakeASR) -> None:
     assert fake.requests == []
 
 
+# -- clips the platform's own client downloads (Telegram voice through PTB) ----------
+
+
+def telegram_voice_file(bot: Bot, url: str, audio: bytes) -> File:
+    """What ``await voice.get_file()`` returns: PTB's File, its path a full URL."""
+    file = File("voice-file-id", "voice-unique-id", file_size=len(audio), file_path=url)
+    file.set_bot(bot)
+    return file
+
+
+@pytest.fixture
+async def bot() -> AsyncIterator[Bot]:
+    bot = Bot("123456:fake-token")
+    await bot.request.initialize()
+    yield bot
+    await bot.request.shutdown()
+
+
+async def test_telegram_voice_downloaded_by_ptb_is_transcribed(fake: FakeASR, bot: Bot) -> None:
+    file = telegram_voice_file(bot, fake.serve(CRY, "audio/ogg"), CRY)
+    asr = client(fake)
+    try:
+        result = await asr.transcribe_download(
+            file.download_as_bytearray, size_hint=file.file_size, duration=1
+        )
+    finally:
+        await asr.close()
+    assert isinstance(result, Transcript) and result.text == "Cứu tôi với"
+    assert result.audio_seconds == 1
+    assert fake.requests[0].audio_sha256 == sha256(CRY)
+
+
+async def test_platform_figures_refuse_before_any_download(fake: FakeASR, bot: Bot) -> None:
+    file = telegram_voice_file(bot, fake.serve(QUESTION, "audio/ogg"), QUESTION)
+    breaker = CircuitBreaker(threshold=1, cooldown=60, clock=Clock())
+    asr = client(fake, max_bytes=len(QUESTION) - 1, max_seconds=120, breaker=breaker)
+    try:
+        download = file.download_as_bytearray
+        too_large = await asr.transcribe_download(download, size_hint=len(QUESTION))
+        assert too_large is ASRFailure.TOO_LARGE
+        assert await asr.transcribe_download(download, duration=600) is ASRFailure.TOO_LONG
+        assert await asr.transcribe_url(file.file_path or "", duration=600) is ASRFailure.TOO_LONG
+        breaker.failure()
+        assert await asr.transcribe_download(download) is ASRFailure.UNAVAILABLE
+    finally:
+        await asr.close()
+    assert fake.media_requests == [] and fake.requests == []
+
+
+async def test_failed_or_slow_platform_download_is_fetch_failed(fake: FakeASR, bot: Bot) -> None:
+    async def broken() -> bytes:
+        raise RuntimeError("platform library error")
+
+    hanging = telegram_voice_file(bot, fake.serve(CRY, "audio/ogg", hang=True), CRY)
+    missing = telegram_voice_file(bot, fake.url + "/media/gone", CRY)
+    asr = client(fake, fetch_timeout=0.5)
+    try:
+        assert await asr.transcribe_download(broken) is ASRFailure.FETCH_FAILED
+        started = time.monotonic()
+        slow = await asr.transcribe_download(hanging.download_as_bytearray)
+        assert slow is ASRFailure.FETCH_FAILED
+        assert time.monotonic() - started < 2.0
+        gone = await asr.transcribe_download(missing.download_as_bytearray)
+        assert gone is ASRFailure.FETCH_FAILED
+    finally:
+        await asr.close()
+    assert asr.breaker.state == "closed" and fake.requests == []
+
+
 # -- privacy: in memory only, nothing logged ------------------------------------------
 
 _WRITE_FLAGS = os.O_WRONLY | os.O_RDWR | os.O_CREAT | os.O_APPEND | os.O_TRUNC
@@ -432,6 +502,7 @@ def watching_writes() -> Iterator[list[str]]:
 
 async def test_audio_is_never_written_to_disk_nor_logged(
     fake: FakeASR,
+    bot: Bot,
     tmp_path: Path,
     monkeypatch: pytest.MonkeyPatch,
     caplog: pytest.LogCaptureFixture,
@@ -439,11 +510,14 @@ async def test_audio_is_never_written_to_disk_nor_logged(
     monkeypatch.chdir(tmp_path)
     tmp_before = set(os.listdir(tempfile.gettempdir()))
     caplog.set_level(logging.DEBUG)
+    # As bot.logs.configure does in production: PTB's HTTP library logs URLs.
+    for noisy in ("httpx", "httpcore"):
+        caplog.set_level(logging.WARNING, logger=noisy)
     breaker = CircuitBreaker(threshold=2, cooldown=60, clock=Clock())
     asr = client(fake, timeout=0.5, breaker=breaker)
     media_url = fake.serve(CRY_M4A)
     with watching_writes() as written:
-        await voice_traffic(fake, asr, media_url)
+        await voice_traffic(fake, asr, media_url, bot)
     assert written == []
     assert os.listdir(tmp_path) == []
     assert set(os.listdir(tempfile.gettempdir())) - tmp_before == set()
@@ -453,10 +527,13 @@ async def test_audio_is_never_written_to_disk_nor_logged(
         assert secret not in logged
 
 
-async def voice_traffic(fake: FakeASR, asr: ASRClient, media_url: str) -> None:
-    """Successes, a download, an error, a timeout and an open breaker."""
+async def voice_traffic(fake: FakeASR, asr: ASRClient, media_url: str, bot: Bot) -> None:
+    """Successes, downloads (ours and PTB's), an error, a timeout, an open breaker."""
+    telegram = telegram_voice_file(bot, fake.serve(QUESTION, "audio/ogg"), QUESTION)
     try:
         assert isinstance(await asr.transcribe(CRY), Transcript)
+        download = await asr.transcribe_download(telegram.download_as_bytearray)
+        assert isinstance(download, Transcript)
         assert isinstance(await asr.transcribe_url(media_url), Transcript)
         fake.fail_statuses = [500]
         assert await asr.transcribe(QUESTION) is ASRFailure.SERVER_ERROR
