@@ -509,10 +509,10 @@ async def test_audio_is_never_written_to_disk_nor_logged(
 ) -> None:
     monkeypatch.chdir(tmp_path)
     tmp_before = set(os.listdir(tempfile.gettempdir()))
-    caplog.set_level(logging.DEBUG)
     # As bot.logs.configure does in production: PTB's HTTP library logs URLs.
     for noisy in ("httpx", "httpcore"):
         caplog.set_level(logging.WARNING, logger=noisy)
+    caplog.set_level(logging.DEBUG)  # last: it also sets the capture handler's level
     breaker = CircuitBreaker(threshold=2, cooldown=60, clock=Clock())
     asr = client(fake, timeout=0.5, breaker=breaker)
     media_url = fake.serve(CRY_M4A)
