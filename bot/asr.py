@@ -459,9 +459,7 @@ class ASRClient:
             return self._done(ASRFailure.FETCH_FAILED)
         return b"".join(chunks)
 
-    def _before_download(
-        self, size_hint: int | None, duration: float | None
-    ) -> ASRFailure | None:
+    def _before_download(self, size_hint: int | None, duration: float | None) -> ASRFailure | None:
         """Refusals that save a download: a backend known to be down, or a
         clip the platform already says is too big or too long."""
         if self.breaker.state == "open":

@@ -587,9 +587,7 @@ def test_no_asr_url_means_no_client(tmp_path: Path) -> None:
 
 
 @pytest.mark.usefixtures("clean_env")
-def test_asr_settings_from_the_environment(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
-) -> None:
+def test_asr_settings_from_the_environment(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("HELPLINE_ASR_URL", "http://127.0.0.1:8000")
     monkeypatch.setenv("HELPLINE_ASR_MODEL", "vinai/PhoWhisper-medium")
     monkeypatch.setenv("HELPLINE_ASR_TOKEN", "tok")
