@@ -35,6 +35,7 @@ from urllib.parse import urlsplit, urlunsplit
 import aiohttp
 
 if TYPE_CHECKING:
+    from bot.messages import VoiceClip
     from bot.settings import Settings
 
 log = logging.getLogger(__name__)
@@ -152,8 +153,8 @@ def _ogg_duration(data: bytes) -> float | None:
         return None
     opus = data.find(b"OpusHead", 0, 512)
     if opus >= 0:
-        pre_skip = struct.unpack_from("<H", data, opus + 10)[0]
-        return max(0.0, (granule - pre_skip) / 48000)
+        pre_skip = int(struct.unpack_from("<H", data, opus + 10)[0])
+        return max(0.0, (int(granule) - pre_skip) / 48000)
     vorbis = data.find(b"\x01vorbis", 0, 512)
     if vorbis >= 0:
         rate = struct.unpack_from("<I", data, vorbis + 12)[0]
@@ -506,6 +507,21 @@ class ASRClient:
             log.info("asr: audio download failed (%s)", type(exc).__name__)
             return self._done(ASRFailure.FETCH_FAILED)
         return await self.transcribe(bytes(data), duration=duration)
+
+    async def transcribe_clip(self, clip: VoiceClip) -> str | None:
+        """The engine's :class:`~bot.interfaces.Transcriber`: a clip the
+        channel described (a URL or a download), its transcript or None."""
+        if clip.download is not None:
+            result = await self.transcribe_download(
+                clip.download, size_hint=clip.size_hint, duration=clip.duration
+            )
+        elif clip.url:
+            result = await self.transcribe_url(
+                clip.url, size_hint=clip.size_hint, duration=clip.duration
+            )
+        else:
+            return None
+        return result.text if isinstance(result, Transcript) else None
 
 
 def build_asr(settings: Settings) -> ASRClient | None:

@@ -78,6 +78,9 @@ class HandoffRequest(Base):
     unreachable_since: Mapped[datetime | None] = mapped_column(nullable=True)
     from_user_count: Mapped[int] = mapped_column(Integer, default=0)
     from_member_count: Mapped[int] = mapped_column(Integer, default=0)
+    #: Her voice notes in this chat: None = not asked yet, "asked", "text"
+    #: (transcript only) or "voice" (the audio goes on too). Migration 0008.
+    voice_choice: Mapped[str | None] = mapped_column(String(8), nullable=True)
 
     __table_args__ = (
         # Unique among open requests only: a closed request's alias may return.
