@@ -101,6 +101,20 @@ class SignatureCheck:
         return abs(now - sent) <= self.max_age
 
 
+def attachment_url(message: dict[str, Any]) -> str | None:
+    """The media URL of the first attachment (``attachments[].payload.url``,
+    the shape community clients read; A1 ❓ for audio), or None."""
+    attachments = message.get("attachments")
+    if not isinstance(attachments, list) or not attachments:
+        return None
+    first = attachments[0]
+    payload = first.get("payload") if isinstance(first, dict) else None
+    url = payload.get("url") if isinstance(payload, dict) else None
+    if isinstance(url, str) and url.startswith(("https://", "http://")):
+        return url
+    return None
+
+
 def parse_event(data: dict[str, Any]) -> OAEvent | None:
     """An event → what she did, or None for events the bot does not answer
     (receipts, follows, the OA's own messages, unknown names)."""
@@ -116,6 +130,8 @@ def parse_event(data: dict[str, Any]) -> OAEvent | None:
     if address is None or not isinstance(message, dict):
         raise BadEvent("no sender id or message")
     message_id = platform_id(message.get("msg_id"))
+    if name == "user_send_audio":
+        return OAEvent(address, message_id, attachment="voice", audio_url=attachment_url(message))
     if name in MEDIA_EVENTS:
         return OAEvent(address, message_id, attachment=MEDIA_EVENTS[name])
     text = message.get("text")
