@@ -10,10 +10,12 @@ from pathlib import Path
 
 import pytest
 from aiohttp import web
+from sqlalchemy import func, select
 
 from bot.app import add_configured_channels, build_app
 from bot.channels.telegram import TelegramChannel
 from bot.runtime import build_runtime
+from bot.store.models import OutboxItem
 from tests.conftest import free_port, make_settings
 from tests.fakes.asr_api import FakeASR, fixture_audio
 from tests.fakes.telegram_api import ChatMessage, FakeTelegramAPI
@@ -134,3 +136,21 @@ async def test_she_chooses_text_only(tg: Tg) -> None:
     await speak(tg, "hoi_ly_hon.ogg")
     await tg.drain()
     assert api.calls_to("sendVoice") == []
+
+
+async def test_when_the_member_closes_she_is_offered_a_checkin(tg: Tg) -> None:
+    member = await connected(tg)
+    before = len(tg.api.sent_to(HER))
+    await tg.say(member, "/end")
+    await tg.drain()
+    after = tg.api.sent_to(HER)[before:]
+    offered = {p for m in after for p in m.payloads}
+    assert {"a:checkin:1", "a:checkin:3", "a:checkin:7"} <= offered
+    await tg.tap(HER, "Sau 7 ngày")
+    async with tg.rt.db.transaction() as s:
+        count = await s.scalar(
+            select(func.count()).where(
+                OutboxItem.ref == "checkin", OutboxItem.status == "scheduled"
+            )
+        )
+    assert count == 1
