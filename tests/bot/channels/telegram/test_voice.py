@@ -6,6 +6,7 @@ stand-in, and the transcript is answered like typed text."""
 from __future__ import annotations
 
 import asyncio
+import logging
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -138,3 +139,25 @@ async def test_without_a_backend_voice_gets_the_text_only_answer(
         replies = await v.speak("cuu_toi_voi.ogg")
         assert TEXT_ONLY_VI in "\n".join(texts(replies))
         assert v.api.downloads == [] and v.asr.requests == []  # nothing fetched
+
+
+async def test_voice_leaves_nothing_in_logs_or_the_database(
+    voice: Voice, tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    caplog.set_level(logging.DEBUG, logger="bot")
+    update = voice.api.voice_message(HER, fixture_audio("hoi_ly_hon.ogg"))
+    file_id = update["message"]["voice"]["file_id"]
+    await voice.send(update)
+    voice.asr.fail_statuses = [500]
+    await voice.speak("cuu_toi_voi.ogg")
+    logged = "\n".join(r.getMessage() for r in caplog.records)
+    assert "bot.engine" in {r.name for r in caplog.records}  # the turn was logged...
+    for secret in ("ly hôn", "Cứu tôi", file_id, str(HER), voice.api.token):
+        assert secret not in logged  # ...without words, ids or the file
+    await voice.runtime.engine.stats.flush()
+    await voice.runtime.engine.message_refs.flush()
+    raw = b"".join(p.read_bytes() for p in tmp_path.glob("*.db*"))
+    assert raw, "the SQLite database is on disk"
+    for secret in ("ly hôn", "Cứu tôi", "ly hon", file_id):
+        assert secret.encode() not in raw
+    assert b"OggS" not in raw and fixture_audio("hoi_ly_hon.ogg")[:64] not in raw
