@@ -10,7 +10,7 @@ outbox row of hers, and stop deletes these.
 
 from __future__ import annotations
 
-from sqlalchemy import delete, select
+from sqlalchemy import Select, delete, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.store.models import OutboxItem
@@ -46,3 +46,11 @@ async def pending(session: AsyncSession, user_key: str) -> bool:
         .limit(1)
     )
     return found is not None
+
+
+def waiting_recipients() -> Select[str]:
+    """Pseudonyms with a check-in still waiting (the retention purge keeps
+    these people until it has gone)."""
+    return select(OutboxItem.recipient).where(
+        OutboxItem.ref == CHECKIN_REF, OutboxItem.status == SCHEDULED
+    )

@@ -10,14 +10,15 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import select, update
 
 from bot.messages import Incoming, Outgoing, utcnow
 from bot.outbox import OutboxWorker
+from bot.retention import purge
 from bot.runtime import Runtime
 from bot.store import users as user_store
 from bot.store.checkins import CHECKIN_REF
-from bot.store.models import OutboxItem
+from bot.store.models import OutboxItem, User
 
 DISCLOSURE = "toi bi ck danh moi khi say ruou"
 CHECKIN_TEXT = "Chào bạn, dạo này bạn thế nào?"
@@ -160,3 +161,16 @@ async def test_a_checkin_button_on_a_channel_that_cannot_write_first_does_nothin
 ) -> None:
     await turn(runtime, "web", "800", payload="a:checkin:3")
     assert await scheduled(runtime) == []
+
+
+async def test_retention_keeps_her_until_the_checkin_has_gone(runtime: Runtime) -> None:
+    await turn(runtime, "telegram", "900", text=DISCLOSURE)
+    await turn(runtime, "telegram", "900", payload="a:checkin:7")
+    await turn(runtime, "telegram", "901", text=DISCLOSURE)  # no check-in
+    async with runtime.db.transaction() as s:
+        await s.execute(update(User).values(last_seen_at=utcnow() - timedelta(days=60)))
+    await purge(runtime.db, 30)
+    async with runtime.db.transaction() as s:
+        left = set(await s.scalars(select(User.key)))
+    assert left == {runtime.keyring.user_key("telegram", "900")}
+    assert len(await scheduled(runtime)) == 1
