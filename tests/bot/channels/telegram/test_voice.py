@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+import aiohttp
 import pytest
 from aiohttp import web
 
@@ -81,6 +82,11 @@ async def _voice(
 async def voice(sqlite_url: str, tmp_path: Path) -> AsyncIterator[Voice]:
     async for v in _voice(sqlite_url, tmp_path, asr_url=None):
         yield v
+
+
+def database_bytes(directory: Path) -> bytes:
+    """The SQLite file and its WAL, as they are on disk."""
+    return b"".join(p.read_bytes() for p in sorted(directory.glob("*.db*")))
 
 
 def texts(messages: list[ChatMessage]) -> list[str]:
@@ -156,8 +162,21 @@ async def test_voice_leaves_nothing_in_logs_or_the_database(
         assert secret not in logged  # ...without words, ids or the file
     await voice.runtime.engine.stats.flush()
     await voice.runtime.engine.message_refs.flush()
-    raw = b"".join(p.read_bytes() for p in tmp_path.glob("*.db*"))
+    raw = database_bytes(tmp_path)
     assert raw, "the SQLite database is on disk"
     for secret in ("ly hôn", "Cứu tôi", "ly hon", file_id):
         assert secret.encode() not in raw
     assert b"OggS" not in raw and fixture_audio("hoi_ly_hon.ogg")[:64] not in raw
+
+
+async def test_metrics_count_voice_outcomes_without_content(voice: Voice) -> None:
+    await voice.speak("hoi_ly_hon.ogg")
+    voice.asr.fail_statuses = [500]
+    await voice.speak("hoi_ly_hon.ogg")
+    port = voice.runtime.settings.http_port
+    async with aiohttp.ClientSession() as http:
+        async with http.get(f"http://127.0.0.1:{port}/metrics") as resp:
+            body = await resp.text()
+    assert 'helpline_voice_transcriptions{outcome="ok"} 1.0' in body
+    assert 'helpline_voice_transcriptions{outcome="server_error"} 1.0' in body
+    assert "ly hôn" not in body
