@@ -74,7 +74,8 @@ class Relay:
         if request.member_channel is None or request.member_address_enc is None:
             return
         address = self.ctx.keyring.open(request.member_address_enc)
-        message = Outgoing(text, voice_ref=voice_ref)
+        # Her voice may not be forwarded or saved by the member's app.
+        message = Outgoing(text, voice_ref=voice_ref, protect=voice_ref is not None)
         self.ctx.outbox.to_address(
             session, request.member_channel, address, message, ref=ref(request, kind)
         )

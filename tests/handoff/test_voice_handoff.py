@@ -111,6 +111,7 @@ async def test_voice_reaches_the_member_as_text_until_she_chooses_her_voice(tg: 
     [sent_voice] = api.calls_to("sendVoice")
     assert int(sent_voice.params["chat_id"]) == member
     assert sent_voice.params["voice"] == third["file_id"] != first["file_id"]
+    assert sent_voice.params.get("protect_content") is True  # not forwardable, not savable
     assert str(HER) not in str(sent_voice.params.get("caption"))
     assert not any(int(c.params["chat_id"]) == LAN_ID for c in api.calls_to("sendVoice"))
 
