@@ -4,6 +4,10 @@
 messages in order, loads her state, asks the NLU what she means, asks the
 flow runner what to say, and hands handoff actions to ``handoff/``. It never
 imports a platform library and never stores a message text.
+
+A voice message is read through the :class:`~bot.interfaces.Transcriber`
+seam: its transcript is then handled exactly like a typed text (the NLU,
+the safety net, the relay), and she is shown what was understood.
 """
 
 from __future__ import annotations
@@ -25,16 +29,18 @@ from bot.interfaces import (
     Handoff,
     NLUBackend,
     ParseResult,
+    Transcriber,
     TurnContext,
     TurnResult,
 )
 from bot.locks import KeyedLocks
 from bot.logs import short
 from bot.message_refs import MessageRefRecorder
-from bot.messages import Incoming, Outgoing, utcnow
+from bot.messages import CHECKIN_CHANNELS, Incoming, Outgoing, utcnow
 from bot.metrics import Metrics
 from bot.outbox import Outbox
 from bot.stats import Stats
+from bot.store import checkins as checkin_store
 from bot.store import users as user_store
 from bot.store.db import Database
 from bot.store.models import User
@@ -60,6 +66,11 @@ HANDOFF_EMERGENCY_CONFIDENCE = 0.95
 AREA_PROMPTS = frozenset({"handoff_area", "handoff_area_confirm"})
 #: How long platform message ids are kept so that erase can delete them.
 ERASE_WINDOW = timedelta(hours=48)
+#: Voice transcripts are read under the same cap as typed text, but shorter:
+#: a voice note of a few minutes is a few hundred words.
+MAX_TRANSCRIPT = 2000
+#: The longest wait a check-in button may ask for (the offer says 1, 3 or 7).
+CHECKIN_MAX_DAYS = 30
 
 
 @dataclass(slots=True)
@@ -99,6 +110,7 @@ class Engine:
         stats: Stats,
         message_refs: MessageRefRecorder,
         handoff: Handoff | None = None,
+        transcriber: Transcriber | None = None,
         confidence_threshold: float = 0.5,
         area_prompt_intent: AreaPromptIntent | None = None,
     ) -> None:
@@ -108,6 +120,8 @@ class Engine:
         self.runner = runner
         self.outbox = outbox
         self.handoff = handoff
+        #: Speech to text for voice messages; None = "text only" as before.
+        self.transcriber = transcriber
         self.stats = stats
         self.threshold = confidence_threshold
         self.locks = KeyedLocks()
@@ -130,6 +144,7 @@ class Engine:
         user_key = self.keyring.user_key(incoming.channel, incoming.address)
         trace = TurnTrace(user_key=user_key)
         async with self.locks.hold(user_key):
+            await self._hear(incoming)
             parse = await self._understand(incoming)
             intent, confidence = self._intent(parse)
             trace.intent, trace.confidence = intent, confidence
@@ -165,6 +180,22 @@ class Engine:
             trace.seconds * 1000,
         )
         return messages
+
+    async def _hear(self, incoming: Incoming) -> None:
+        """A voice message becomes her text when the backend understood it;
+        otherwise it stays an attachment and gets the "text only" answer. The
+        audio is fetched into memory by the transcriber and dropped there."""
+        if self.transcriber is None or incoming.voice is None or incoming.payload is not None:
+            return
+        if incoming.text and incoming.text.strip():
+            return  # a caption was typed: she chose her words
+        heard = await self.transcriber.transcribe_clip(incoming.voice)
+        if heard and heard.strip():
+            incoming.text = " ".join(heard.split())[:MAX_TRANSCRIPT]
+            incoming.transcribed = True
+            self.stats.count("voice", "transcribed")
+        else:
+            self.stats.count("voice", "not_understood")
 
     async def _understand(self, incoming: Incoming) -> ParseResult | None:
         if incoming.payload is not None or not incoming.text or not incoming.text.strip():
@@ -205,7 +236,8 @@ class Engine:
             intent = None  # relayed to the counsellor, who reads it
         if in_handoff and not self._is_command_in_handoff(incoming, intent):
             assert self.handoff is not None
-            return await self.handoff.relay_from_user(session, user, incoming, intent)
+            relayed = await self.handoff.relay_from_user(session, user, incoming, intent)
+            return self._with_echo(incoming, relayed, user.language, first=True)
 
         placeholders = await self.handoff.placeholders(session, user) if self.handoff else {}
         ctx = TurnContext(
@@ -216,7 +248,8 @@ class Engine:
             entities=list(parse.get("entities") or []) if parse else [],
             payload=incoming.payload,
             text=incoming.text,
-            attachment=incoming.attachment,
+            # A voice that was understood is her text, not an attachment.
+            attachment=None if incoming.transcribed else incoming.attachment,
             placeholders=placeholders,
             in_handoff=in_handoff,
             detected_language=(parse or {}).get("language"),
@@ -238,7 +271,22 @@ class Engine:
             if call.action is Action.ERASE:
                 return await self._erase(session, user)
             messages += await self._perform(session, user, call)
-        return messages
+        # 113 stays the first thing she reads; otherwise what was heard comes first.
+        return self._with_echo(incoming, messages, user.language, first=intent != "emergency")
+
+    def _with_echo(
+        self, incoming: Incoming, messages: list[Outgoing], language: str | None, *, first: bool
+    ) -> list[Outgoing]:
+        """Show her what was understood of her voice, so she can correct it.
+        Next to an answer the echo carries no buttons (the answer's stand)."""
+        if not incoming.transcribed or not incoming.text:
+            return messages
+        echo = self.runner.render("voice_heard", language or "vi", {"heard": incoming.text})
+        if not messages:
+            return echo
+        for message in echo:
+            message.buttons = []
+        return [*echo, *messages] if first else [*messages, *echo]
 
     def _is_command_in_handoff(self, incoming: Incoming, intent: str | None) -> bool:
         if incoming.payload is not None:
@@ -257,7 +305,25 @@ class Engine:
                 return []
             case Action.SET_LANGUAGE:
                 return []  # the runner already answered in the new language
-            case Action.CONSENT | Action.START_HANDOFF | Action.END | Action.ERASE:
+            case Action.CHECKIN:
+                await self._schedule_checkin(session, user, int(call.args.get("days") or 0))
+                return []  # the runner answered (checkin_set)
+            case Action.CHECKIN_STOP:
+                await checkin_store.cancel(session, [user.key])
+                return []
+            case Action.OFFER_CHECKIN:
+                if user.channel not in CHECKIN_CHANNELS:
+                    return []
+                if await checkin_store.pending(session, user.key):
+                    return []
+                return self.runner.render("checkin_offer", user.language or "vi")
+            case Action.END:
+                # Stop means stop: nothing scheduled for her goes out any more.
+                await checkin_store.cancel(session, [user.key])
+                if self.handoff is not None:
+                    return await self.handoff.on_action(session, user, call)
+                return []
+            case Action.CONSENT | Action.START_HANDOFF | Action.ERASE | Action.VOICE_CHOICE:
                 if self.handoff is not None:
                     return await self.handoff.on_action(session, user, call)
                 if call.action is Action.START_HANDOFF:
@@ -265,6 +331,21 @@ class Engine:
                 return []
             case _:
                 assert_never(call.action)
+
+    async def _schedule_checkin(self, session: AsyncSession, user: User, days: int) -> None:
+        """One check-in at a time: a new choice replaces the one waiting. The
+        row holds the due time, her sealed address and the sealed neutral
+        message; the outbox sends it silently when due."""
+        if user.channel not in CHECKIN_CHANNELS or not 1 <= days <= CHECKIN_MAX_DAYS:
+            return
+        await checkin_store.cancel(session, [user.key])
+        due = utcnow() + timedelta(days=days)
+        for message in self.runner.render("checkin", user.language or "vi"):
+            message.silent = True
+            self.outbox.later_to_user(
+                session, user, message, due=due, ref=checkin_store.CHECKIN_REF
+            )
+        log.info("checkin scheduled user=%s days=%d", short(user.key), days)
 
     async def _erase(self, session: AsyncSession, user: User) -> list[Outgoing]:
         """Delete every row about her and clear what the channel can clear."""

@@ -2,6 +2,8 @@
 
 - :class:`NLUBackend` — ``nlu/`` fills it (embedded classifier, remote Rasa).
 - :class:`FlowRunner` — ``responses/`` fills it (flows as YAML).
+- :class:`Transcriber` — ``bot/asr.py`` fills it (a speech-to-text backend),
+  so the engine can read a voice message without knowing HTTP.
 - :class:`Sender` — each channel adapter in ``bot/channels`` fills it, so the
   outbox can deliver to any channel.
 - :class:`Handoff` — ``handoff/`` fills it: every call the runtime, the engine,
@@ -17,7 +19,7 @@ from datetime import timedelta
 from enum import StrEnum
 from typing import TYPE_CHECKING, Any, Protocol, runtime_checkable
 
-from bot.messages import Incoming, Outgoing
+from bot.messages import Incoming, Outgoing, VoiceClip
 from nlu.result import IntentScore as IntentScore
 from nlu.result import ParseResult as ParseResult
 
@@ -29,6 +31,16 @@ if TYPE_CHECKING:
 
 class NLUBackend(Protocol):
     async def parse(self, text: str) -> ParseResult: ...
+
+
+class Transcriber(Protocol):
+    """Speech to text for one voice message, in memory only."""
+
+    async def transcribe_clip(self, clip: VoiceClip) -> str | None:
+        """What she said, or None when it could not be understood (no backend
+        answer, too long, not audio...): the caller then answers as for any
+        attachment. Never raises but for cancellation."""
+        ...
 
 
 class Action(StrEnum):
@@ -43,6 +55,15 @@ class Action(StrEnum):
     ERASE = "erase"
     SET_LANGUAGE = "set_language"
     SET_DISCREET = "set_discreet"
+    #: Check on her in ``days`` days (a neutral message from the outbox).
+    CHECKIN = "checkin"
+    #: Cancel every check-in scheduled for her.
+    CHECKIN_STOP = "checkin_stop"
+    #: Offer check-ins (after a disclosure), where the channel allows them.
+    OFFER_CHECKIN = "offer_checkin"
+    #: During a handoff: her voice notes reach the member as audio (``send``
+    #: true) or as their transcript only.
+    VOICE_CHOICE = "voice_choice"
 
 
 @dataclass(slots=True)

@@ -6,6 +6,7 @@ Adapters translate platform updates into :class:`Incoming` and render
 
 from __future__ import annotations
 
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
@@ -32,6 +33,40 @@ class Button:
 
     label: str
     payload: str
+
+
+#: Channels where the bot may write first, days later (check-ins): Telegram
+#: and the Zalo Bot Platform. Not the web chat (her page is closed, there is
+#: no address to reach) nor Zalo OA (messages outside the reply window after
+#: her last message are refused or need a paid tag). docs/voice.md, Check-ins.
+CHECKIN_CHANNELS = frozenset({"telegram", "zalo_bot"})
+
+
+@dataclass(frozen=True, slots=True)
+class VoiceClip:
+    """A voice message she sent, not yet fetched: how to get its audio into
+    memory, and what the platform already says about it.
+
+    The adapter fills it; the engine hands it to the transcriber and never
+    looks inside. The audio is never written anywhere: ``download`` returns
+    the bytes in memory, ``url`` is fetched into memory with no credentials.
+    Neither the URL nor the callable appears in ``repr`` (no log line can
+    carry them by accident).
+    """
+
+    #: The platform's media URL (Zalo OA ``user_send_audio``), or None.
+    url: str | None = field(default=None, repr=False)
+    #: Or a download by the platform's own client (Telegram ``getFile``).
+    download: Callable[[], Awaitable[bytes | bytearray]] | None = field(
+        default=None, repr=False, compare=False
+    )
+    #: Size in bytes and length in seconds, when the platform says.
+    size_hint: int | None = None
+    duration: float | None = None
+    #: A platform reference that lets the same bot send this very audio on
+    #: (a Telegram ``file_id``), for when she chooses to send her voice to the
+    #: team member; None where the platform has none.
+    forward_ref: str | None = field(default=None, repr=False)
 
 
 @dataclass(slots=True)
@@ -62,6 +97,11 @@ class Incoming:
     chat_message_id: str | None = None
     #: Platform id of the message a pressed button was attached to (card edits).
     button_message_id: str | None = None
+    #: A voice message's audio, to be transcribed (``attachment`` is then
+    #: "voice" or "audio"). The engine sets ``text`` to the transcript and
+    #: ``transcribed`` to True when a backend understood it.
+    voice: VoiceClip | None = None
+    transcribed: bool = False
 
 
 @dataclass(slots=True)
@@ -84,6 +124,10 @@ class Outgoing:
     #: With ``clear_history``: platform ids of the chat's recent messages (hers and
     #: the bot's) that the channel should delete where the platform allows it.
     delete_ids: list[str] = field(default_factory=list)
+    #: A voice to send on, by the platform's own reference (Telegram
+    #: ``file_id``); ``text`` is then its caption. Channels that cannot send
+    #: it send the text alone.
+    voice_ref: str | None = None
 
     @classmethod
     def deletion(cls, ids: list[str]) -> Outgoing:
@@ -106,6 +150,8 @@ class Outgoing:
         }
         if self.delete_ids:
             data["delete_ids"] = list(self.delete_ids)
+        if self.voice_ref:
+            data["voice_ref"] = self.voice_ref
         return data
 
     @classmethod
@@ -121,6 +167,7 @@ class Outgoing:
             delete_ids=[str(i) for i in ids]
             if isinstance(ids := data.get("delete_ids"), list)
             else [],
+            voice_ref=str(data["voice_ref"]) if data.get("voice_ref") else None,
         )
 
 

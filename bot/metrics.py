@@ -6,6 +6,8 @@ imports aiohttp; the HTTP endpoint lives in :mod:`bot.metrics_http`."""
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+
 from prometheus_client import (
     CollectorRegistry,
     Counter,
@@ -59,6 +61,12 @@ class Metrics:
         self.handoffs = Gauge(
             "helpline_handoffs", "Handoff requests by state", ["state"], registry=self.registry
         )
+        self.voice = Gauge(
+            "helpline_voice_transcriptions",
+            "Voice messages sent to speech-to-text by this process, by outcome",
+            ["outcome"],
+            registry=self.registry,
+        )
 
     def observe_turn(
         self, channel: str, intent: str | None, seconds: float, duplicate: bool
@@ -86,12 +94,17 @@ class Metrics:
                 await s.execute(select(OutboxItem.status, func.count()).group_by(OutboxItem.status))
             ).all()
             counts = await handoff.counts_by_state(s) if handoff is not None else {}
-        for status in ("pending", "sending", "sent", "failed"):
+        for status in ("pending", "sending", "sent", "failed", "scheduled"):
             self.outbox_depth.labels(status=status).set(0)
         for status, n in rows:
             self.outbox_depth.labels(status=status).set(n)
         for state, n in counts.items():
             self.handoffs.labels(state=state).set(n)
+
+    def observe_voice(self, outcomes: Mapping[str, int]) -> None:
+        """The speech-to-text client's outcomes ("ok", "timeout"...): counts only."""
+        for outcome, n in outcomes.items():
+            self.voice.labels(outcome=outcome).set(n)
 
     def render(self) -> bytes:
         return generate_latest(self.registry)

@@ -13,4 +13,6 @@ async def metrics_endpoint(request: web.Request) -> web.Response:
     runtime = runtime_of(request.app)
     metrics = runtime.engine.metrics
     await metrics.refresh(runtime.db, runtime.engine.handoff)
+    if runtime.asr is not None:
+        metrics.observe_voice(runtime.asr.outcomes)
     return web.Response(body=metrics.render(), headers={"Content-Type": CONTENT_TYPE_LATEST})

@@ -12,7 +12,7 @@ import asyncio
 import logging
 import random
 from collections.abc import Awaitable, Callable
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 from sqlalchemy import and_, exists, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -22,6 +22,7 @@ from bot.crypto import DecryptionError, KeyRing, address_context, outbox_payload
 from bot.interfaces import DeliveryError, Failure, MessageDeleter, Sender
 from bot.logs import short
 from bot.messages import Outgoing, utcnow
+from bot.store.checkins import SCHEDULED
 from bot.store.db import Database
 from bot.store.models import OutboxItem, User
 from bot.store.users import remember_message_ids
@@ -55,6 +56,23 @@ class Outbox:
         if user.discreet:
             message.silent = True
         return self._queue(session, user.channel, user.key, user.address_enc, message, ref)
+
+    def later_to_user(
+        self,
+        session: AsyncSession,
+        user: User,
+        message: Outgoing,
+        *,
+        due: datetime,
+        ref: str,
+    ) -> OutboxItem:
+        """Queue a message for a person that goes out at ``due`` (check-ins):
+        status ``scheduled`` until then, so it never holds back the messages
+        queued for her meanwhile."""
+        item = self.to_user(session, user, message, ref=ref)
+        item.status = SCHEDULED
+        item.next_attempt_at = due
+        return item
 
     def to_address(
         self,
@@ -130,6 +148,7 @@ class OutboxWorker:
         poll_interval: float = 1.0,
         on_undeliverable: UndeliverableHook | None = None,
         on_delivered: DeliveredHook | None = None,
+        clock: Callable[[], datetime] = utcnow,
     ) -> None:
         self.db = db
         self.outbox = outbox
@@ -139,6 +158,8 @@ class OutboxWorker:
         self.poll_interval = poll_interval
         self.on_undeliverable = on_undeliverable
         self.on_delivered = on_delivered
+        #: What "due" is measured against; tests move it forward instead of waiting.
+        self.clock = clock
 
     async def run(self) -> None:
         while not self.outbox.stopping.is_set():
@@ -172,7 +193,7 @@ class OutboxWorker:
         return len(items)
 
     async def _claim(self) -> list[OutboxItem]:
-        now = utcnow()
+        now = self.clock()
         earlier = aliased(OutboxItem)
         blocked = exists().where(
             and_(
@@ -181,7 +202,10 @@ class OutboxWorker:
                 earlier.status.in_(("pending", "sending")),
             )
         )
-        due = ((OutboxItem.status == "pending") & (OutboxItem.next_attempt_at <= now)) | (
+        # A scheduled row (a check-in) is taken like a pending one once due;
+        # until then it is not "earlier" for anyone (``blocked`` ignores it).
+        waiting = OutboxItem.status.in_(("pending", SCHEDULED))
+        due = (waiting & (OutboxItem.next_attempt_at <= now)) | (
             (OutboxItem.status == "sending") & (OutboxItem.next_attempt_at <= now - LEASE)
         )
         stmt = select(OutboxItem).where(due, ~blocked).order_by(OutboxItem.id).limit(self.batch)
@@ -265,7 +289,7 @@ class OutboxWorker:
                 .where(OutboxItem.id == item.id)
                 .values(
                     status="pending",
-                    next_attempt_at=utcnow() + timedelta(seconds=delay),
+                    next_attempt_at=self.clock() + timedelta(seconds=delay),
                     last_error=reason[:200],
                 )
             )

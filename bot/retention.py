@@ -13,6 +13,7 @@ from sqlalchemy import delete
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.messages import utcnow
+from bot.store import checkins
 from bot.store.db import Database
 from bot.store.models import MessageRef, OutboxItem, User
 
@@ -38,7 +39,11 @@ async def purge(
     counts: dict[str, int] = {}
     async with db.transaction() as session:
         keep_keys = await keep(session) if keep else set()
-        stale = delete(User).where(User.last_seen_at < now - retention)
+        stale = delete(User).where(
+            User.last_seen_at < now - retention,
+            # She asked to be checked on: kept until the check-in has gone.
+            User.key.not_in(checkins.waiting_recipients()),
+        )
         if keep_keys:
             stale = stale.where(User.key.not_in(keep_keys))
         counts["users"] = (await session.execute(stale)).rowcount or 0  # type: ignore[attr-defined]

@@ -8,6 +8,7 @@ import contextlib
 import logging
 from dataclasses import dataclass, field
 
+from bot.asr import ASRClient, build_asr
 from bot.channels import Channel
 from bot.crypto import KeyRing
 from bot.engine import Engine
@@ -39,6 +40,8 @@ class Runtime:
     purge_hooks: list[PurgeHook] = field(default_factory=list)
     keep_hook: KeepHook | None = None
     worker: OutboxWorker | None = None
+    #: Speech to text for voice messages (None: not configured); closed at exit.
+    asr: ASRClient | None = None
     _tasks: list[asyncio.Task[None]] = field(default_factory=list)
 
     def add_channel(self, channel: Channel) -> None:
@@ -93,6 +96,8 @@ class Runtime:
         self._tasks = []
         await self.engine.stats.flush()
         await self.engine.message_refs.flush()
+        if self.asr is not None:
+            await self.asr.close()
         await self.db.dispose()
 
 
@@ -117,6 +122,7 @@ async def build_runtime(settings: Settings, *, upgrade: bool = True) -> Runtime:
     handoff: Handoff | None = await build_handoff(
         settings=settings, db=db, keyring=keyring, outbox=outbox, runner=runner, stats=stats
     )
+    asr = build_asr(settings)
     engine = Engine(
         db,
         keyring,
@@ -124,13 +130,16 @@ async def build_runtime(settings: Settings, *, upgrade: bool = True) -> Runtime:
         runner,
         outbox,
         handoff=handoff,
+        transcriber=asr,
         stats=stats,
         metrics=Metrics(),
         message_refs=MessageRefRecorder(db),
         confidence_threshold=nlu.CONFIDENCE_THRESHOLD,
         area_prompt_intent=intent_at_area_prompt,
     )
-    runtime = Runtime(settings=settings, db=db, keyring=keyring, engine=engine, outbox=outbox)
+    runtime = Runtime(
+        settings=settings, db=db, keyring=keyring, engine=engine, outbox=outbox, asr=asr
+    )
     if handoff is not None:
         runtime.purge_hooks.append(handoff.purge_hook)
         runtime.keep_hook = handoff.keep_hook

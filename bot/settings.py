@@ -147,6 +147,24 @@ class Settings(BaseSettings):
     #: Sites that may show the web chat in an iframe (CSP frame-ancestors), space separated.
     embed_origins: str = Field("*", validation_alias=_env("HELPLINE_EMBED_ORIGINS"))
 
+    #: Speech to text for voice messages (docs/voice.md); unset: the text-only answer.
+    asr_url: str | None = Field(None, validation_alias=_env("HELPLINE_ASR_URL"))
+    #: The backend's model id, chosen by the deployment (a Vietnamese-capable one).
+    asr_model: str | None = Field(None, validation_alias=_env("HELPLINE_ASR_MODEL"))
+    asr_token: str | None = Field(None, validation_alias=_env("HELPLINE_ASR_TOKEN"))
+    #: ISO 639-1 code sent as ``language``; "auto" lets the backend detect it.
+    asr_language: str = Field("vi", validation_alias=_env("HELPLINE_ASR_LANGUAGE"))
+    asr_timeout: float = Field(15.0, gt=0, le=120, validation_alias=_env("HELPLINE_ASR_TIMEOUT"))
+    asr_max_bytes: int = Field(
+        8 * 1024 * 1024,
+        ge=1024,
+        le=50 * 1024 * 1024,
+        validation_alias=_env("HELPLINE_ASR_MAX_BYTES"),
+    )
+    asr_max_seconds: float = Field(
+        180.0, gt=0, le=1800, validation_alias=_env("HELPLINE_ASR_MAX_SECONDS")
+    )
+
     telegram_bot_token: str | None = Field(None, validation_alias=_env("TELEGRAM_BOT_TOKEN"))
     telegram_api_base_url: str = Field(
         "https://api.telegram.org/bot", validation_alias=_env("TELEGRAM_API_BASE_URL")
@@ -196,6 +214,23 @@ class Settings(BaseSettings):
             value.startswith("sqlite+aiosqlite://") or value.startswith("postgresql+asyncpg://")
         ):
             raise ValueError("must be a sqlite+aiosqlite:// or postgresql+asyncpg:// URL")
+        return value
+
+    @field_validator("asr_url")
+    @classmethod
+    def _asr_url(cls, value: str | None) -> str | None:
+        if not value:
+            return None
+        if not (value.startswith("http://") or value.startswith("https://")):
+            raise ValueError("must be an http:// or https:// URL")
+        return value
+
+    @field_validator("asr_language")
+    @classmethod
+    def _asr_language(cls, value: str) -> str:
+        value = value.strip().lower() or "auto"
+        if value != "auto" and not (2 <= len(value) <= 3 and value.isascii() and value.isalpha()):
+            raise ValueError('must be a language code such as "vi", or "auto"')
         return value
 
     @field_validator("log_level")
@@ -300,6 +335,11 @@ def load_settings(**overrides: object) -> Settings:
             name = _variable_name(name)
         msg = first.get("msg", "invalid value")
         raise SettingsError(f"{name}: {msg}") from None
+    if settings.asr_url and not settings.asr_model:
+        raise SettingsError(
+            "HELPLINE_ASR_MODEL: required when HELPLINE_ASR_URL is set "
+            "(the backend's model id, e.g. a PhoWhisper or Whisper large-v3 model)"
+        )
     ensure_secret(settings)
     return settings
 

@@ -81,6 +81,9 @@ class HandoffRequest(Base):
     #: When the copies in the member's chat were deleted and the transcript
     #: dropped (``HELPLINE_MEMBER_COPY_HOURS`` after closing); None until then.
     wiped_at: Mapped[datetime | None] = mapped_column(nullable=True)
+    #: Her voice notes in this chat: None = not asked yet, "asked", "text"
+    #: (transcript only) or "voice" (the audio goes on too). Migration 0008.
+    voice_choice: Mapped[str | None] = mapped_column(String(8), nullable=True)
 
     __table_args__ = (
         # Unique among open requests only: a closed request's alias may return.

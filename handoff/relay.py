@@ -5,7 +5,10 @@
 - The member's texts reach her as from "the team"; she never learns the
   member's name or id (the bot writes, not the member).
 - Non-text (photos, voice...) is never forwarded: the other side gets a short
-  notice, so no media with metadata crosses over.
+  notice, so no media with metadata crosses over. The one exception is her
+  own voice note when she chose to send her voice (Telegram to Telegram,
+  passed on by the platform's file reference, never downloaded); otherwise a
+  voice note reaches the member as its transcript.
 - Each relayed text is kept sealed in the transcript while the chat needs it.
 
 The relay carries and never decides: when she is gone (erased, purged) it says
@@ -58,15 +61,24 @@ class Relay:
         self.ctx = ctx
 
     def to_member(
-        self, session: AsyncSession, request: HandoffRequest, text: str, kind: str = "m"
+        self,
+        session: AsyncSession,
+        request: HandoffRequest,
+        text: str,
+        kind: str = "m",
+        *,
+        voice_ref: str | None = None,
     ) -> None:
-        """Queue a message to the member who holds the request. Her words and
-        her area (kinds ``r`` and ``connect``) go with ``protect``: Telegram
+        """Queue a message to the member who holds the request (with
+        ``voice_ref``: her voice, ``text`` as its caption). Her words, her voice
+        and her area (kinds ``r`` and ``connect``) go with ``protect``: Telegram
         then blocks forwarding and saving them on the member's phone."""
         if request.member_channel is None or request.member_address_enc is None:
             return
         address = self.ctx.keyring.open(request.member_address_enc)
-        message = Outgoing(text, protect=kind in ("r", "connect"))
+        message = Outgoing(
+            text, voice_ref=voice_ref, protect=kind in ("r", "connect") or voice_ref is not None
+        )
         self.ctx.outbox.to_address(
             session, request.member_channel, address, message, ref=ref(request, kind)
         )
@@ -109,12 +121,18 @@ class Relay:
         attachment: str | None,
         *,
         emergency: bool,
+        transcribed: bool = False,
+        voice_ref: str | None = None,
     ) -> None:
-        """Her message during a handoff: to the member, or held until one takes it."""
+        """Her message during a handoff: to the member, or held until one takes
+        it. A voice note arrives ``transcribed``; with ``voice_ref`` (she chose
+        to send her voice) the audio goes before its transcript."""
         now = self.ctx.clock()
         body = (
             text.strip() if text and text.strip() else texts.user_attachment_to_member(attachment)
         )
+        if transcribed and text and text.strip():
+            body = texts.voice_as_text(body)
         if request.status != ACTIVE:
             # Queued: kept sealed and handed to whoever takes the request.
             self.keep(session, request, "user", body, delivered=False)
@@ -127,6 +145,9 @@ class Relay:
             self.to_member(session, request, texts.reachable_again(request.alias))
         if emergency:
             self.to_member(session, request, texts.emergency_to_member(request.alias))
+        if voice_ref is not None:
+            caption = texts.voice_caption(request.alias)
+            self.to_member(session, request, caption, kind="r", voice_ref=voice_ref)
         for part in chunks(body):
             self.to_member(session, request, texts.relayed_to_member(request.alias, part), kind="r")
         self.keep(session, request, "user", body)

@@ -14,7 +14,7 @@ import logging
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.logs import short
-from bot.messages import Button, Outgoing
+from bot.messages import CHECKIN_CHANNELS, Button, Outgoing
 from handoff import store, texts
 from handoff.context import HandoffContext
 from handoff.models import ACTIVE, CLOSED, OPEN_STATES, QUEUED, HandoffRequest
@@ -94,9 +94,12 @@ class Requests:
                 note += "\n" + texts.copies_note(self.ctx.member_copy_hours)
             self.relay.to_member(session, request, note)
         if by_member is not None:
-            await self.relay.to_user(
-                session, request, self.ctx.render("handoff_closed", request.language)
-            )
+            closing = self.ctx.render("handoff_closed", request.language)
+            user = await store.user_of(session, request)
+            if user is not None and user.channel in CHECKIN_CHANNELS:
+                # Where the bot may write first, she may ask it to check on her.
+                closing += self.ctx.render("checkin_offer", request.language)
+            await self.relay.to_user(session, request, closing)
         await self.finish_cards(session, request, texts.card_closed(request.alias))
         by = "member" if by_member else reason
         await store.audit(

@@ -31,7 +31,7 @@ from bot.store.models import OutboxItem, User
 from handoff import store, texts
 from handoff.context import Clock, HandoffContext
 from handoff.copies import MemberCopies
-from handoff.models import ACTIVE, OPEN_STATES, QUEUED
+from handoff.models import ACTIVE, OPEN_STATES, QUEUED, HandoffRequest
 from handoff.relay import Relay, parse_ref, ref
 from handoff.requests import Requests
 from handoff.routing import route
@@ -41,6 +41,8 @@ from handoff.timers import Timers
 
 log = logging.getLogger(__name__)
 
+#: The one channel that can pass her voice on to a member (by file reference).
+VOICE_CHANNEL = "telegram"
 #: How long team update ids are kept for dedupe (redeliveries come within minutes).
 SEEN_KEEP = timedelta(days=3)
 
@@ -112,7 +114,15 @@ class HandoffService:
             case Action.ERASE:
                 await self.forget(session, user.key)
                 return []
-            case Action.SET_LANGUAGE | Action.SET_DISCREET:
+            case Action.VOICE_CHOICE:
+                return await self._voice_choice(session, user, bool(call.args.get("send")))
+            case (
+                Action.SET_LANGUAGE
+                | Action.SET_DISCREET
+                | Action.CHECKIN
+                | Action.CHECKIN_STOP
+                | Action.OFFER_CHECKIN
+            ):
                 return []  # her settings: the engine's business
             case _:
                 assert_never(call.action)
@@ -123,10 +133,50 @@ class HandoffService:
         request = await store.open_request_for_user(session, user.key)
         if request is None:
             return []
+        answer: list[Outgoing] = []
+        voice_ref: str | None = None
+        if incoming.transcribed and incoming.voice is not None:
+            # A voice can identify her: the member gets the transcript unless
+            # she chose otherwise, and she is asked once per chat.
+            if request.voice_choice is None:
+                request.voice_choice = "asked"
+                answer = self.ctx.render("voice_ask", user.language or "vi")
+            elif request.voice_choice == "voice" and self._voice_passes(user, request):
+                voice_ref = incoming.voice.forward_ref
         await self.relay.from_user(
-            session, request, incoming.text, incoming.attachment, emergency=intent == "emergency"
+            session,
+            request,
+            incoming.text,
+            incoming.attachment,
+            emergency=intent == "emergency",
+            transcribed=incoming.transcribed,
+            voice_ref=voice_ref,
         )
-        return []
+        return answer
+
+    @staticmethod
+    def _voice_passes(user: User, request: HandoffRequest) -> bool:
+        """Her audio can go on only from Telegram to a member on Telegram, by
+        the platform's own file reference (the bot never keeps the audio)."""
+        return (
+            user.channel == VOICE_CHANNEL
+            and request.status == ACTIVE
+            and request.member_channel == VOICE_CHANNEL
+        )
+
+    async def _voice_choice(self, session: AsyncSession, user: User, send: bool) -> list[Outgoing]:
+        language = user.language or "vi"
+        request = await store.open_request_for_user(session, user.key)
+        if request is None:
+            return self.ctx.render("expired", language)
+        if not send:
+            request.voice_choice = "text"
+            return self.ctx.render("voice_choice_text", language)
+        if user.channel != VOICE_CHANNEL:
+            request.voice_choice = "text"
+            return self.ctx.render("voice_unavailable", language)
+        request.voice_choice = "voice"
+        return self.ctx.render("voice_choice_send", language)
 
     async def placeholders(self, session: AsyncSession, user: User) -> dict[str, str]:
         """Her routed team's hours and contacts, else the fallback team's."""

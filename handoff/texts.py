@@ -129,6 +129,17 @@ def emergency_to_member(alias: str) -> str:
     )
 
 
+def voice_as_text(body: str) -> str:
+    """Her voice message as its transcript: the member knows the words came
+    from a machine's hearing and may be wrong."""
+    return f"🎤 (giọng nói, máy chuyển thành chữ / voice, machine-transcribed) {body}"
+
+
+def voice_caption(alias: str) -> str:
+    """Caption of her own voice, sent on because she chose so."""
+    return f"🎤 {tag(alias)} (cô ấy chọn gửi giọng nói / she chose to send her voice)"
+
+
 def user_attachment_to_member(kind: str | None) -> str:
     k = kind or "other"
     return f"[cô ấy gửi {ATTACHMENT_VI.get(k, 'một tệp')} — chỉ chuyển được chữ / she sent {ATTACHMENT_EN.get(k, 'an attachment')}; only text is relayed]"

@@ -75,10 +75,17 @@ BUTTON_ACTIONS = (
     "set_discreet",  # a:discreet:<on|off>
     "end",  # cmd:stop
     "show_menu",  # cmd:menu
+    "checkin",  # a:checkin:<days>      — check on her in 1 to 30 days
+    "checkin_stop",  # a:checkin:off     — cancel every check-in
+    "voice_choice",  # a:voice:<send|text> — in a handoff: her voice or its transcript
 )
 
-#: Actions a node may perform as soon as it is entered.
-NODE_ACTIONS = ("end", "show_menu")
+#: Actions a node may perform as soon as it is entered. ``offer_checkin``
+#: adds the check-in offer where her channel allows the bot to write later.
+NODE_ACTIONS = ("end", "show_menu", "offer_checkin")
+
+#: Check-ins: the number of days a button may ask for.
+CHECKIN_DAYS = range(1, 31)
 
 #: Nodes the runner or the engine relies on by id; the check fails without them.
 SYSTEM_NODES = (
@@ -107,6 +114,15 @@ SYSTEM_NODES = (
     "handoff_connected",
     "handoff_closed",
     "handoff_unavailable",
+    "voice_heard",
+    "voice_ask",
+    "voice_choice_text",
+    "voice_choice_send",
+    "voice_unavailable",
+    "checkin",
+    "checkin_offer",
+    "checkin_set",
+    "checkin_stopped",
 )
 
 #: Nodes the engine renders itself with ``Runner.render`` (never reached by a button).
@@ -124,6 +140,13 @@ ENGINE_NODES = (
     "handoff_connected",
     "handoff_closed",
     "handoff_unavailable",
+    "voice_heard",
+    "voice_ask",
+    "voice_choice_text",
+    "voice_choice_send",
+    "voice_unavailable",
+    "checkin",
+    "checkin_offer",
 )
 
 
@@ -189,6 +212,12 @@ class ButtonSpec(_Strict):
             return "a:discreet:on" if self.args["on"] else "a:discreet:off"
         if action == "end":
             return "cmd:stop"
+        if action == "checkin":
+            return f"a:checkin:{self.args['days']}"
+        if action == "checkin_stop":
+            return "a:checkin:off"
+        if action == "voice_choice":
+            return "a:voice:send" if self.args["send"] else "a:voice:text"
         return "cmd:menu"
 
 
@@ -199,6 +228,8 @@ def _check_args(action: str, args: dict[str, Any]) -> None:
         "handoff": ("topic",),
         "set_language": ("language",),
         "set_discreet": ("on",),
+        "checkin": ("days",),
+        "voice_choice": ("send",),
     }
     wanted = expected.get(action, ())
     if set(args) != set(wanted):
@@ -210,6 +241,14 @@ def _check_args(action: str, args: dict[str, Any]) -> None:
         raise ValueError(f"language must be one of {LANGUAGES}")
     if action == "set_discreet" and not isinstance(args["on"], bool):
         raise ValueError("'on' must be true or false")
+    if action == "checkin" and (
+        isinstance(args["days"], bool)
+        or not isinstance(args["days"], int)
+        or args["days"] not in CHECKIN_DAYS
+    ):
+        raise ValueError("'days' must be a whole number from 1 to 30")
+    if action == "voice_choice" and not isinstance(args["send"], bool):
+        raise ValueError("'send' must be true or false")
 
 
 class Node(_Strict):

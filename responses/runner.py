@@ -22,6 +22,7 @@ from bot.interfaces import Action, ActionCall, TurnContext, TurnResult
 from bot.messages import Button, Outgoing
 from nlu.areas import describe, is_unit_code, read_area
 from responses.model import (
+    CHECKIN_DAYS,
     DEFAULT_LANGUAGE,
     GLOBAL_INTENTS,
     LANGUAGES,
@@ -266,6 +267,9 @@ class Runner:
         turn.messages += self.render(node_id, turn.language, turn.placeholders)
         if "end" in node.actions:
             turn.actions.append(ActionCall(Action.END))
+        if "offer_checkin" in node.actions:
+            # The engine shows the offer only where the channel allows it.
+            turn.actions.append(ActionCall(Action.OFFER_CHECKIN))
 
     def _start_handoff(self, turn: _Turn, topic: str) -> None:
         area = turn.slots.get("area")
@@ -408,6 +412,15 @@ class Runner:
         elif name == "lang" and arg in LANGUAGES:
             self._set_language(turn, arg, explicit=True)
             self._enter(turn, "language_changed")
+        elif name == "checkin" and arg == "off":
+            turn.actions.append(ActionCall(Action.CHECKIN_STOP))
+            self._enter(turn, "checkin_stopped")
+        elif name == "checkin" and arg.isdigit() and int(arg) in CHECKIN_DAYS:
+            turn.actions.append(ActionCall(Action.CHECKIN, {"days": int(arg)}))
+            self._enter(turn, "checkin_set")
+        elif name == "voice" and arg in ("send", "text"):
+            # Handoff answers (it knows whether her channel can pass a voice on).
+            turn.actions.append(ActionCall(Action.VOICE_CHOICE, {"send": arg == "send"}))
         elif name == "discreet" and arg in ("on", "off"):
             turn.actions.append(ActionCall(Action.SET_DISCREET, {"on": arg == "on"}))
             state["discreet_asked"] = True

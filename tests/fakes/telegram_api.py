@@ -75,7 +75,9 @@ STRING_PARAMS = frozenset(
     }
 )
 BLOCKED = "Forbidden: bot was blocked by the user"
-SEND_METHODS = frozenset({"sendMessage", "editMessageText", "sendPhoto", "copyMessage"})
+SEND_METHODS = frozenset(
+    {"sendMessage", "editMessageText", "sendPhoto", "copyMessage", "sendVoice"}
+)
 #: How long Telegram lets a bot delete a message (seconds).
 DELETE_WINDOW = 48 * 3600
 
@@ -174,12 +176,19 @@ class FakeTelegramAPI:
         self._changed = asyncio.Condition()
         self._runner: web.AppRunner | None = None
         self._closing = False
+        #: Files users sent (voice notes), by file_id: what getFile and the
+        #: file download URL serve.
+        self.files: dict[str, bytes] = {}
+        #: file_ids downloaded through ``/file/bot<token>/<path>``, in order.
+        self.downloads: list[str] = []
+        self._file_ids = itertools.count(1)
 
     # -- server --------------------------------------------------------------
 
     async def start(self) -> FakeTelegramAPI:
         app = web.Application()
         app.router.add_route("*", "/bot{token}/{method}", self._dispatch)
+        app.router.add_get("/file/bot{token}/{path:.+}", self._download)
         self._runner = web.AppRunner(app, access_log=None)
         await self._runner.setup()
         site = web.TCPSite(self._runner, "127.0.0.1", 0)
@@ -207,6 +216,27 @@ class FakeTelegramAPI:
     def base_url(self) -> str:
         """What to give PTB's ``base_url`` (``TELEGRAM_API_BASE_URL``)."""
         return f"http://127.0.0.1:{self.port}/bot"
+
+    @property
+    def base_file_url(self) -> str:
+        """Where files are downloaded (PTB's ``base_file_url``)."""
+        return f"http://127.0.0.1:{self.port}/file/bot"
+
+    def voice_message(
+        self, chat_id: int, audio: bytes, *, duration: int = 2, **kwargs: Any
+    ) -> dict[str, Any]:
+        """A voice note update (OGG/Opus), its audio served by getFile."""
+        number = next(self._file_ids)
+        file_id = f"AwACAgIAAxkBAAI{number:08d}voice"
+        self.files[file_id] = audio
+        voice = {
+            "file_id": file_id,
+            "file_unique_id": f"AgAD{number:08d}",
+            "duration": duration,
+            "mime_type": "audio/ogg",
+            "file_size": len(audio),
+        }
+        return self.user_message(chat_id, voice=voice, **kwargs)
 
     # -- building updates ------------------------------------------------------
 
@@ -544,6 +574,43 @@ class FakeTelegramAPI:
             chat_id, mid, True, text, dict(params), at=self.now()
         )
         return self._message_json(chat_id, mid, text, markup)
+
+    async def _api_getFile(self, params: dict[str, Any]) -> Any:
+        file_id = str(params.get("file_id") or "")
+        if file_id not in self.files:
+            raise ApiError(400, "Bad Request: invalid file_id")
+        return {
+            "file_id": file_id,
+            "file_unique_id": file_id[-12:],
+            "file_size": len(self.files[file_id]),
+            "file_path": f"voice/{file_id}.oga",
+        }
+
+    async def _download(self, request: web.Request) -> web.StreamResponse:
+        if request.match_info["token"] != self.token:
+            return web.Response(status=401)
+        name = request.match_info["path"].removeprefix("voice/").removesuffix(".oga")
+        if name not in self.files:
+            return web.Response(status=404)
+        self.downloads.append(name)
+        return web.Response(body=self.files[name], content_type="audio/ogg")
+
+    async def _api_sendVoice(self, params: dict[str, Any]) -> Any:
+        """A voice sent on by file_id (her own, forwarded to a member)."""
+        chat_id = _int(params.get("chat_id"))
+        voice = params.get("voice")
+        if chat_id is None:
+            raise ApiError(400, "Bad Request: chat not found")
+        if not isinstance(voice, str) or voice not in self.files:
+            raise ApiError(400, "Bad Request: wrong file identifier/HTTP URL specified")
+        caption = str(params.get("caption") or "")
+        mid = self.next_message_id(chat_id)
+        self._chat(chat_id)[mid] = ChatMessage(chat_id, mid, True, caption, dict(params))
+        message = self._message_json(chat_id, mid, caption, params.get("reply_markup"))
+        del message["text"]
+        message["caption"] = caption
+        message["voice"] = {"file_id": voice, "file_unique_id": voice[-12:], "duration": 1}
+        return message
 
     async def _api_editMessageText(self, params: dict[str, Any]) -> Any:
         chat_id = _int(params.get("chat_id"))

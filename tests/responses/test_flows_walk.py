@@ -9,7 +9,7 @@ import pytest
 from responses import Runner, load_runner
 from responses.model import ENGINE_NODES
 from responses.validate import MAX_LABEL_CHARS, MAX_PAYLOAD_BYTES, STYLE_TEXT_CHARS
-from tests.responses.flowchat import LANGS, Chat, payloads, texts
+from tests.responses.flowchat import LANGS, Chat, action_names, payloads, texts
 
 NODE_IDS = sorted(load_runner().nodes)
 PLACEHOLDERS = {
@@ -142,3 +142,34 @@ def test_notices_during_a_handoff_only_offer_commands(runner: Runner, node_id: s
         buttons = runner.render(node_id, language)[-1].buttons
         assert buttons and all(b.payload.startswith("cmd:") for b in buttons)
         assert "cmd:stop" in [b.payload for b in buttons]
+
+
+@pytest.mark.parametrize("language", LANGS)
+def test_disclosure_asks_the_engine_to_offer_checkins(runner: Runner, language: str) -> None:
+    chat = Chat(runner, language)
+    result = chat.say("toi bi ck danh", "disclose_abuse")
+    assert "offer_checkin" in action_names(result)
+    offer = runner.render("checkin_offer", language)[-1]
+    assert [b.payload for b in offer.buttons][:3] == ["a:checkin:1", "a:checkin:3", "a:checkin:7"]
+
+
+@pytest.mark.parametrize("language", LANGS)
+def test_checkin_choice_and_stop_walk(runner: Runner, language: str) -> None:
+    chat = Chat(runner, language)
+    chosen = chat.press("a:checkin:3")
+    assert [(c.action.value, c.args) for c in chosen.actions] == [("checkin", {"days": 3})]
+    assert "a:checkin:off" in payloads(chosen)
+    stopped = chat.press("a:checkin:off")
+    assert action_names(stopped) == ["checkin_stop"]
+    assert texts(stopped) == runner.render("checkin_stopped", language)[0].text
+    # A forged number of days is an expired button, not a check-in.
+    assert not chat.press("a:checkin:365").actions
+
+
+def test_voice_choice_is_the_handoffs_to_answer(runner: Runner) -> None:
+    chat = Chat(runner, "vi", in_handoff=True)
+    for payload, send in (("a:voice:send", True), ("a:voice:text", False)):
+        result = chat.press(payload)
+        assert [(c.action.value, c.args) for c in result.actions] == [
+            ("voice_choice", {"send": send})
+        ]

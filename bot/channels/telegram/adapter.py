@@ -24,11 +24,12 @@ import hashlib
 import hmac
 import logging
 from collections.abc import Awaitable, Callable
+from datetime import timedelta
 from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
 
 from aiohttp import web
-from telegram import BotCommand, ChatMemberUpdated, Update
+from telegram import Bot, BotCommand, ChatMemberUpdated, Message, Update
 from telegram.error import NetworkError, RetryAfter, TelegramError
 from telegram.ext import AIORateLimiter, Application, ApplicationBuilder
 from telegram.request import HTTPXRequest
@@ -41,7 +42,7 @@ from bot.channels.telegram.render import MAX_ALERT, as_int_ids, delete_recent, s
 from bot.channels.telegram.sender import TelegramSender
 from bot.channels.telegram.updates import TolerantBot, read_update, update_id_of
 from bot.engine import Engine
-from bot.messages import Outgoing
+from bot.messages import Outgoing, VoiceClip
 from bot.outbox import Outbox
 
 if TYPE_CHECKING:
@@ -116,6 +117,38 @@ def team_groups_of(engine: Engine) -> TeamGroups:
         return handoff.team_group_ids() if handoff is not None else set()
 
     return ids
+
+
+def file_base_url(base_url: str) -> str | None:
+    """Where files are downloaded, next to the API (``…/bot`` → ``…/file/bot``),
+    so a local Bot API server or stand-in serves both; None = PTB's default."""
+    return base_url[: -len("bot")] + "file/bot" if base_url.endswith("/bot") else None
+
+
+def voice_clip(bot: Bot, message: Message | None) -> VoiceClip | None:
+    """A voice note (or an audio file) as a clip the transcriber downloads
+    into memory through PTB (``getFile``, then the file URL), refused first by
+    Telegram's own size and duration figures. Only a voice note can be sent on
+    to a member by its ``file_id``."""
+    if message is None:
+        return None
+    media = message.voice or message.audio
+    if media is None:
+        return None
+    file_id = media.file_id
+
+    async def download() -> bytearray:
+        file = await bot.get_file(file_id)
+        return await file.download_as_bytearray()
+
+    length = media.duration  # seconds, or a timedelta in newer PTB settings
+    seconds = length.total_seconds() if isinstance(length, timedelta) else float(length)
+    return VoiceClip(
+        download=download,
+        size_hint=media.file_size,
+        duration=seconds,
+        forward_ref=file_id if message.voice is not None else None,
+    )
 
 
 def quiet_library_loggers() -> None:
@@ -214,6 +247,9 @@ class TelegramChannel:
             on_unreadable=self._unreadable,
         )
         builder = ApplicationBuilder().bot(bot)
+        files = file_base_url(self.base_url)
+        if files is not None:
+            builder = builder.base_file_url(files)
         if self.webhook_url:
             builder = builder.updater(None)
         app = builder.build()
@@ -350,6 +386,8 @@ class TelegramChannel:
                 return
             if seen.incoming is None:
                 return  # edited messages, service messages: nothing to answer
+            if seen.incoming.attachment in ("voice", "audio") and not seen.is_group:
+                seen.incoming.voice = voice_clip(bot, update.message)
             replies = await self.engine.handle(seen.incoming)
             alert = None
             if seen.callback_id is not None:

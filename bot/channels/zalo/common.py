@@ -13,11 +13,11 @@ from __future__ import annotations
 
 import re
 import unicodedata
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from bot.channels.intake import Backoff, Intake
-from bot.messages import Button, Incoming, Outgoing
+from bot.messages import Button, Incoming, Outgoing, VoiceClip
 
 if TYPE_CHECKING:
     from bot.channels.zalo.options import OptionsStore
@@ -46,6 +46,9 @@ class Inbound:
     message_id: str | None
     text: str | None = None
     attachment: str | None = None
+    #: A voice message's media URL (OA ``user_send_audio``), fetched into
+    #: memory by the transcriber; kept out of ``repr``.
+    audio_url: str | None = field(default=None, repr=False)
 
 
 def platform_id(value: Any) -> str | None:
@@ -141,6 +144,8 @@ class Turns:
         if inbound.attachment is not None:
             base.attachment = inbound.attachment
             base.text = inbound.text  # a caption: read for danger like any text
+            if inbound.audio_url is not None:
+                base.voice = VoiceClip(url=inbound.audio_url)
             return base
         assert inbound.text is not None
         payload = payload_of_text(inbound.text) or await self.options.resolve(

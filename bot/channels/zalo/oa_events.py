@@ -147,6 +147,20 @@ class SignatureCheck:
         return abs(now - sent) <= self.max_age
 
 
+def attachment_url(message: dict[str, Any]) -> str | None:
+    """The media URL of the first attachment (``attachments[].payload.url``,
+    the shape community clients read; unconfirmed for audio, docs/zalo-api.md), or None."""
+    attachments = message.get("attachments")
+    if not isinstance(attachments, list) or not attachments:
+        return None
+    first = attachments[0]
+    payload = first.get("payload") if isinstance(first, dict) else None
+    url = payload.get("url") if isinstance(payload, dict) else None
+    if isinstance(url, str) and url.startswith(("https://", "http://")):
+        return url
+    return None
+
+
 def parse_event(data: dict[str, Any]) -> OAEvent | Unanswerable | None:
     """An event → what she did; :class:`Unanswerable` for an anonymous chat;
     None for events the bot does not answer (receipts, follows, the OA's own
@@ -187,10 +201,15 @@ def read_media(address: str, message_id: str | None, message: dict[str, Any], ki
 
 
 def read_voice(address: str, message_id: str | None, message: dict[str, Any]) -> OAEvent:
-    """A voice note (``attachments[].payload.url``). Without speech
-    recognition she is told the bot reads text only; this is where a
-    transcription would go."""
-    return read_media(address, message_id, message, MEDIA_EVENTS["user_send_audio"])
+    """A voice note: its media URL goes along for the transcriber (fetched into
+    memory only); without speech recognition she is told the bot reads text."""
+    return OAEvent(
+        address,
+        message_id,
+        text=caption_of(message),
+        attachment=MEDIA_EVENTS["user_send_audio"],
+        audio_url=attachment_url(message),
+    )
 
 
 def caption_of(message: dict[str, Any]) -> str | None:
