@@ -139,6 +139,7 @@ class Session:
         if any("kín đáo" in b.label for m in self.last for b in m.buttons):
             await self.tap(who, "bình thường")
         await self.say(who, "xa phu hung")
+        await self.tap(who, "Đúng")  # she confirms the place that was understood
         await self.tap(who, "Bạo lực")
         await self.worker.drain()
         card = [s for s in self.telegram.to(GROUP_A) if s.message.buttons][-1]

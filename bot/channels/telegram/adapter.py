@@ -237,9 +237,12 @@ class TelegramChannel:
         """Connect (getMe), register the commands, then set the webhook or start
         polling in the background: returns without blocking the loop."""
         quiet_library_loggers()
+        # Voice notes are downloaded from the file URL beside the API URL.
+        files = file_base_url(self.base_url)
         bot = TolerantBot(
             self.token,
             base_url=self.base_url,
+            **({"base_file_url": files} if files is not None else {}),
             # PTB's own defaults: a pool for calls, one connection for the long poll.
             request=HTTPXRequest(connection_pool_size=256),
             get_updates_request=HTTPXRequest(connection_pool_size=1),
@@ -247,9 +250,6 @@ class TelegramChannel:
             on_unreadable=self._unreadable,
         )
         builder = ApplicationBuilder().bot(bot)
-        files = file_base_url(self.base_url)
-        if files is not None:
-            builder = builder.base_file_url(files)
         if self.webhook_url:
             builder = builder.updater(None)
         app = builder.build()

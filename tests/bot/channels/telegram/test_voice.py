@@ -12,7 +12,6 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-import aiohttp
 import pytest
 from aiohttp import web
 
@@ -173,10 +172,17 @@ async def test_metrics_count_voice_outcomes_without_content(voice: Voice) -> Non
     await voice.speak("hoi_ly_hon.ogg")
     voice.asr.fail_statuses = [500]
     await voice.speak("hoi_ly_hon.ogg")
-    port = voice.runtime.settings.http_port
-    async with aiohttp.ClientSession() as http:
-        async with http.get(f"http://127.0.0.1:{port}/metrics") as resp:
-            body = await resp.text()
+    # /metrics as the loopback-only metrics port serves it (the public port: tests/security).
+    from aiohttp.test_utils import TestClient, TestServer
+
+    from bot.app import build_metrics_app
+
+    client = TestClient(TestServer(build_metrics_app(voice.runtime)))
+    await client.start_server()
+    try:
+        body = await (await client.get("/metrics")).text()
+    finally:
+        await client.close()
     assert 'helpline_voice_transcriptions{outcome="ok"} 1.0' in body
     assert 'helpline_voice_transcriptions{outcome="server_error"} 1.0' in body
     assert "ly hôn" not in body
