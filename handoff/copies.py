@@ -24,6 +24,7 @@ from datetime import datetime, timedelta
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from bot.crypto import address_context
 from bot.messages import Incoming, Outgoing
 from bot.store.models import OutboxItem
 from handoff import store, texts
@@ -60,8 +61,9 @@ class MemberCopies:
         if parsed is None or parsed[1] not in COPY_KINDS or not ids:
             return
         request = await store.locked_request(session, self.ctx.db, parsed[0])
+        # The outbox seals an address bound to its recipient (bot.crypto.address_context).
+        address = self.ctx.keyring.open(item.address_enc, address_context(item.recipient))
         if request is None or request.wiped_at is not None:
-            address = self.ctx.keyring.open(item.address_enc)
             self.ctx.outbox.to_address(
                 session, item.channel, address, Outgoing.deletion(ids), ref=f"ho:{parsed[0]}:wipe"
             )
@@ -70,7 +72,7 @@ class MemberCopies:
             session,
             request.id,
             item.channel,
-            item.address_enc,
+            self.ctx.keyring.seal(address),
             self.ctx.keyring.seal_json([str(i) for i in ids]),
             self.ctx.clock(),
         )

@@ -33,7 +33,7 @@ from sqlalchemy import select, update
 import bot.console.models  # noqa: F401  (its tables are walked too)
 import handoff.models  # noqa: F401
 from bot.console.desk import Desk
-from bot.crypto import DecryptionError
+from bot.crypto import DecryptionError, address_context, outbox_payload_context
 from bot.messages import Incoming, Outgoing, utcnow
 from bot.outbox import OutboxWorker
 from bot.retention import purge
@@ -207,14 +207,25 @@ def clear_needles() -> list[str]:
     return texts + markers + ids + NAMES + PHONES
 
 
+PSEUDONYM = re.compile(rb"\b[0-9a-f]{64}\b")
+
+
 def opened(keyring: Any, blob: bytes) -> list[str]:
-    """Every sealed value in the bytes that the secret opens, as text."""
+    """Every sealed value in the bytes that the secret opens, as text. Values
+    bound to a row (bot.crypto: ``address:<pseudonym>``, ``outbox.payload:…``)
+    are tried with every pseudonym the bytes hold, as a thief with the secret
+    would."""
+    keys = {m.group(0).decode() for m in PSEUDONYM.finditer(blob)}
+    contexts = ["", *(c for k in keys for c in (address_context(k), outbox_payload_context(k)))]
     found = []
     for match in SEALED.finditer(blob):
-        try:
-            found.append(keyring.open(match.group(0).decode()))
-        except (DecryptionError, ValueError, UnicodeDecodeError):
-            continue
+        sealed = match.group(0).decode(errors="replace")
+        for context in contexts:
+            try:
+                found.append(keyring.open(sealed, context))
+                break
+            except (DecryptionError, ValueError, UnicodeDecodeError):
+                continue
     return found
 
 

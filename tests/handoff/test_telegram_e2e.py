@@ -171,6 +171,7 @@ async def _connected_and_talking(tg: Tg) -> ChatMessage:
     if any("kín đáo" in label for m in api.sent_to(HER)[-1:] for label, _ in m.buttons):
         await tg.tap(HER, "bình thường")
     await tg.say(HER, "phu hung")
+    await tg.tap(HER, "Đúng")  # "Mình hiểu là: Phú Hưng — đúng không?"
     await tg.tap(HER, "Bạo lực")
     await tg.drain()
     [card] = [m for m in api.sent_to(GROUP) if m.buttons]
