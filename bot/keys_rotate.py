@@ -47,6 +47,7 @@ PSEUDONYM_KV_PREFIXES = {"zopt:": 56}
 USER_KEY_COLUMNS = (
     ("message_refs", "user_key"),
     ("web_pending", "user_key"),
+    ("web_sessions", "user_key"),
     ("handoff_consents", "user_key"),
     ("handoff_requests", "user_key"),
 )
@@ -56,6 +57,7 @@ PLAIN_SEALED = (
     ("handoff_cards", "id", "address_enc"),
     ("handoff_messages", "id", "body_enc"),
     ("web_pending", "seq", "payload_enc"),
+    ("web_sessions", "id", "address_enc"),
     ("kv", "name", "value_enc"),
 )
 

@@ -38,6 +38,7 @@ from bot.channels.telegram.convert import CHANNEL, Translated, translate
 from bot.channels.telegram.errors import delivery_error
 from bot.channels.telegram.render import MAX_ALERT, as_int_ids, delete_recent, send_outgoing
 from bot.channels.telegram.sender import TelegramSender
+from bot.channels.webhooks import BadBody, read_object, secret_matches
 from bot.engine import Engine
 from bot.messages import Outgoing
 from bot.outbox import Outbox
@@ -274,12 +275,15 @@ class TelegramChannel:
 
     async def webhook(self, request: web.Request) -> web.Response:
         given = request.headers.get(SECRET_HEADER, "")
-        if not hmac.compare_digest(given.encode(), self.secret_token.encode()):
+        if not secret_matches(given, self.secret_token):
             return web.Response(status=403)
         if self.app is None:
             return web.Response(status=503)
         try:
-            data = await request.json()
+            data = await read_object(request)
+        except BadBody as bad:
+            return web.Response(status=bad.status)
+        try:
             update = Update.de_json(data, self.app.bot)
         except Exception:
             return web.Response(status=400)
