@@ -93,6 +93,9 @@ SYSTEM_NODES = (
     "handoff_connected",
     "handoff_closed",
     "handoff_unavailable",
+    "handoff_limited",
+    "handoff_held_full",
+    "slow_down",
 )
 
 #: Nodes the engine renders itself with ``Runner.render`` (never reached by a button).
@@ -109,6 +112,9 @@ ENGINE_NODES = (
     "handoff_connected",
     "handoff_closed",
     "handoff_unavailable",
+    "handoff_limited",
+    "handoff_held_full",
+    "slow_down",
 )
 
 

@@ -21,7 +21,7 @@ from typing import Any
 
 from aiohttp import WSMsgType, web
 
-from bot.client_ip import client_ip, parse_proxies
+from bot.client_ip import client_ip, is_https, parse_proxies
 from bot.console import auth, pages
 from bot.console.desk import CONSOLE, Desk, NotAllowed, Result
 from bot.console.stats import charts, compute, window
@@ -184,7 +184,7 @@ class ConsoleChannel:
             httponly=True,
             samesite="Strict",
             path="/team",
-            secure=request.secure,
+            secure=is_https(request, self.proxies, self.settings.public_url),
         )
 
     # ---- pages ----------------------------------------------------------------------

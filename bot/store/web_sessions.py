@@ -44,9 +44,7 @@ def new_token() -> str:
     return secrets.token_urlsafe(32)
 
 
-async def issue(
-    session: AsyncSession, keyring: KeyRing, channel: str, now: datetime
-) -> Issued:
+async def issue(session: AsyncSession, keyring: KeyRing, channel: str, now: datetime) -> Issued:
     """A fresh session under a fresh address, never one the client named."""
     address = secrets.token_urlsafe(32)
     token = new_token()
@@ -69,9 +67,7 @@ async def find(
     None for a token we never issued, one rotated away, or one expired."""
     if not token or not TOKEN_MIN <= len(token) <= TOKEN_MAX:
         return None
-    row = await session.scalar(
-        select(WebSession).where(WebSession.token_hash == token_hash(token))
-    )
+    row = await session.scalar(select(WebSession).where(WebSession.token_hash == token_hash(token)))
     if row is None or row.expires_at <= now:
         return None
     if row.expires_at - now < SESSION_IDLE - timedelta(minutes=5):

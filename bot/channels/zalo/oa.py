@@ -14,8 +14,8 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import re
 import logging
+import re
 from typing import TYPE_CHECKING
 
 from aiohttp import web
