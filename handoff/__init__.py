@@ -39,6 +39,7 @@ async def build_handoff(
 
     Raises :class:`handoff.teams.TeamsFileError` (a ``SettingsError``) with one
     line naming the problem when the teams file is invalid."""
+    from handoff.context import HandoffLimits
     from handoff.service import HandoffService
     from handoff.teams import demo_config, load_teams
 
@@ -50,4 +51,9 @@ async def build_handoff(
     else:
         log.warning("HELPLINE_TEAMS_FILE is not set: handoff to a team is disabled")
         return None
-    return HandoffService(config, db, keyring, outbox, runner, stats=stats)
+    limits = HandoffLimits(
+        requests_per_hour=settings.handoff_requests_per_hour,
+        held_messages=settings.handoff_held_messages,
+        flood_per_hour=settings.handoff_flood_per_hour,
+    )
+    return HandoffService(config, db, keyring, outbox, runner, stats=stats, limits=limits)

@@ -315,7 +315,11 @@ class ConsoleChannel:
 
     async def api_state(self, request: web.Request) -> web.Response:
         info, desk = await self._api_session(request)
-        return _json(await desk.state(info.login))
+        try:
+            page = min(max(int(request.query.get("page", "0")), 0), 10_000)
+        except ValueError:
+            page = 0
+        return _json(await desk.state(info.login, page))
 
     async def api_chat(self, request: web.Request) -> web.Response:
         info, desk = await self._api_session(request)
