@@ -33,6 +33,9 @@ from tests.security.webchat import Chat
 
 PASSWORD = "lotus pond at dawn 7"
 FLOOD = 5
+PER_MINUTE = 30
+HELD = 5
+REQUESTS_PER_HOUR = 3
 
 
 @pytest.fixture
@@ -44,8 +47,9 @@ async def runtime(sqlite_url: str, tmp_path: Path) -> Any:
         tmp_path,
         teams_file=teams_file(tmp_path),
         handoff_flood_per_hour=FLOOD,
-        web_messages_per_minute=30,
-        handoff_held_messages=5,
+        web_messages_per_minute=PER_MINUTE,
+        handoff_held_messages=HELD,
+        handoff_requests_per_hour=REQUESTS_PER_HOUR,
     )
     rt = await build_runtime(settings)
     await rt.start_background(outbox_poll=0.05)
@@ -121,7 +125,7 @@ async def test_one_person_asking_again_and_again_is_answered_calmly(
         await him.open_page()
         await him.connect()
         await him.send({"type": "start"})
-        for _ in range(runtime.settings.handoff_requests_per_hour):
+        for _ in range(REQUESTS_PER_HOUR):
             await him.ask_for_team()
             await him.say("/stop")
         answer = await him.ask_for_team()
@@ -129,7 +133,7 @@ async def test_one_person_asking_again_and_again_is_answered_calmly(
     assert "113" in text and "thử lại" in text, text
     async with runtime.db.transaction() as s:
         made = await s.scalar(select(func.count()).select_from(HandoffRequest))
-    assert made == runtime.settings.handoff_requests_per_hour
+    assert made == REQUESTS_PER_HOUR
 
 
 async def test_a_waiting_request_cannot_be_stuffed_but_keeps_what_she_sent(
@@ -138,7 +142,7 @@ async def test_a_waiting_request_cannot_be_stuffed_but_keeps_what_she_sent(
 ) -> None:
     from handoff.models import HandoffMessage
 
-    held = runtime.settings.handoff_held_messages
+    held = HELD
     async with Chat(url(app_server), ATTACKER_IP) as him:
         await him.open_page()
         await him.connect()
@@ -170,7 +174,7 @@ async def test_one_socket_sending_as_fast_as_it_can_is_slowed_and_told_calmly(
                 acked += 1
             elif got[-1]["type"] == "limited":
                 limited.append(got)
-    assert acked == runtime.settings.web_messages_per_minute, "the first ones are handled"
+    assert acked == PER_MINUTE, "the first ones are handled"
     assert len(limited) == 40 - acked
     first = limited[0]
     assert 0 < first[-1]["retry"] <= 60, "the page is told when to send it again"
