@@ -161,3 +161,17 @@ async def test_behind_the_tls_proxy_cookies_are_secure_hsts_is_sent_and_embed_us
         await her.ws.send_json({"type": "session"})  # type: ignore[union-attr]
         assert (await her.receive() or {}).get("type") == "session"
         assert (await her.send({"type": "start"}))[-1]["type"] == "ack"
+
+
+async def test_after_she_erases_a_copied_session_id_opens_nothing(server: BotProcess) -> None:
+    async with Chat(base(server), MEMBER_IP) as her:
+        await her.open_page()
+        copied = her.cookie()
+        await her.connect()
+        await her.send({"type": "start"})
+        await her.say("/xoa")
+        await her.tap("Xoá")
+    async with Chat(base(server), ATTACKER_IP) as attacker:
+        attacker.set_cookie(copied or "")
+        await attacker.connect()
+        assert await attacker.receive() == {"type": "error", "error": "no_session"}
