@@ -36,6 +36,12 @@ class Issued:
     token: str
 
 
+def address_context(session_id: int) -> str:
+    """The sealed address is bound to its row: copied into another row, it
+    does not open (the row id survives token and key rotation)."""
+    return f"web_sessions.address_enc:{session_id}"
+
+
 def token_hash(token: str) -> str:
     return hashlib.sha256(token.encode("utf-8", "surrogateescape")).hexdigest()
 
@@ -51,12 +57,13 @@ async def issue(session: AsyncSession, keyring: KeyRing, channel: str, now: date
     row = WebSession(
         token_hash=token_hash(token),
         user_key=keyring.user_key(channel, address),
-        address_enc=keyring.seal(address),
+        address_enc="",
         created_at=now,
         expires_at=now + SESSION_IDLE,
     )
     session.add(row)
     await session.flush()
+    row.address_enc = keyring.seal(address, address_context(row.id))
     return Issued(row.id, address, token)
 
 
@@ -72,7 +79,7 @@ async def find(
         return None
     if row.expires_at - now < SESSION_IDLE - timedelta(minutes=5):
         row.expires_at = now + SESSION_IDLE  # one write per few minutes, not per message
-    return Issued(row.id, keyring.open(row.address_enc), token)
+    return Issued(row.id, keyring.open(row.address_enc, address_context(row.id)), token)
 
 
 async def rotate(session: AsyncSession, session_id: int) -> str | None:
