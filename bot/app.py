@@ -13,10 +13,12 @@ from aiohttp import web
 
 from bot import appkeys
 from bot.channels.web import WebChannel, healthz
+from bot.client_ip import parse_proxies
 from bot.metrics_http import metrics_endpoint
 from bot.runtime import Runtime, build_runtime
 from bot.settings import Settings
 from bot.store.web_pending import purge_web_pending
+from bot.store.web_sessions import purge_web_sessions
 
 log = logging.getLogger(__name__)
 
@@ -26,10 +28,18 @@ def add_configured_channels(runtime: Runtime) -> None:
     settings = runtime.settings
     runtime.add_channel(
         WebChannel(
-            runtime.engine, exit_url=settings.exit_url, frame_ancestors=settings.embed_origins
+            runtime.engine,
+            exit_url=settings.exit_url,
+            frame_ancestors=settings.embed_origins,
+            public_url=settings.public_url,
+            proxies=parse_proxies(settings.trusted_proxies),
+            messages_per_minute=settings.web_messages_per_minute,
+            ip_messages_per_minute=settings.web_ip_messages_per_minute,
+            ip_sessions_per_hour=settings.web_ip_sessions_per_hour,
         )
     )
     runtime.purge_hooks.append(purge_web_pending)
+    runtime.purge_hooks.append(purge_web_sessions)
     from bot.console.web import ConsoleChannel
 
     runtime.add_channel(ConsoleChannel(runtime))

@@ -53,3 +53,22 @@ def client_ip(request: web.Request, proxies: Sequence[Network] = ()) -> str:
             except ValueError:
                 return remote
     return remote
+
+
+def is_https(
+    request: web.Request, proxies: Sequence[Network] = (), public_url: str | None = None
+) -> bool:
+    """Whether she reached us over https: directly, through one of our proxies
+    that says so (``X-Forwarded-Proto``, believed only from a trusted proxy),
+    or because the operator says the public address is https. Cookies are then
+    ``Secure`` and HSTS is sent."""
+    if request.secure or (public_url or "").startswith("https://"):
+        return True
+    if proxies and _trusted(request.remote or "", proxies):
+        proto = request.headers.get("X-Forwarded-Proto", "")
+        return proto.split(",")[0].strip().lower() == "https"
+    return False
+
+
+#: One year, subdomains left alone (a partner's site may share the domain).
+HSTS = "max-age=31536000"

@@ -34,7 +34,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.crypto import DecryptionError, KeyRing, address_context, outbox_payload_context
 from bot.messages import utcnow
-from bot.store import kv
+from bot.store import kv, web_sessions
 from bot.store.db import Database
 from bot.store.models import Base
 
@@ -133,6 +133,7 @@ class Rotation:
                 (f"sealed:{table}.{column}", table, pk, self._plain(table, pk, column))
                 for table, pk, column in PLAIN_SEALED
             ),
+            ("web_sessions", "web_sessions", "id", self._web_session),
         ]
         progress = await self._load_progress()
         names = [p[0] for p in phases]
@@ -271,6 +272,23 @@ class Rotation:
             self.report.resealed += len({"details_enc", "member_address_enc"} & set(values))
             await session.execute(update(requests).where(requests.c.id == row.id).values(values))
 
+    async def _web_session(self, session: AsyncSession, row: Any) -> None:
+        """A web chat session: its sealed address (bound to the row) under the
+        new key, and its pseudonym computed anew from that address, whether or
+        not she ever wrote (a session without a ``users`` row is not re-keyed
+        by the users phase)."""
+        context = web_sessions.address_context(row.id)
+        address = self._open(row.address_enc, context)
+        if address is None:
+            return
+        new_key = self.keyring.user_key("web", address)
+        if new_key == row.user_key and not self.keyring.needs_reseal(row.address_enc):
+            return
+        table = self.t["web_sessions"]
+        values = {"user_key": new_key, "address_enc": self.keyring.seal(address, context)}
+        await session.execute(update(table).where(table.c.id == row.id).values(values))
+        self.report.resealed += 1
+
     def _plain(self, table_name: str, pk: str, column: str) -> Callable[[AsyncSession, Any], Any]:
         table = self.t[table_name]
 
@@ -284,9 +302,9 @@ class Rotation:
             except DecryptionError:
                 self.report.unreadable += 1
                 return
-            await session.execute(
-                update(table).where(table.c[pk] == key).values({column: self.keyring.seal(plain)})
-            )
+            resealed = self.keyring.seal(plain)
+            stmt = update(table).where(table.c[pk] == key).values({column: resealed})
+            await session.execute(stmt)
             self.report.resealed += 1
 
         return reseal

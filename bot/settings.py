@@ -17,6 +17,7 @@ from collections import Counter
 from itertools import pairwise
 from pathlib import Path
 from typing import Literal
+from urllib.parse import urlsplit
 
 from pydantic import AliasChoices, Field, ValidationError, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
@@ -146,6 +147,33 @@ class Settings(BaseSettings):
     )
     #: Sites that may show the web chat in an iframe (CSP frame-ancestors), space separated.
     embed_origins: str = Field("*", validation_alias=_env("HELPLINE_EMBED_ORIGINS"))
+    #: The chat's own https origin as people reach it (``https://chat.example.org``):
+    #: cookies are then Secure, HSTS is sent, embed.js and the /ws Origin check use it.
+    public_url: str | None = Field(None, validation_alias=_env("HELPLINE_PUBLIC_URL"))
+    #: Web chat: messages one session may send per minute, and one IP (all its sessions).
+    web_messages_per_minute: int = Field(
+        20, ge=1, validation_alias=_env("HELPLINE_WEB_MESSAGES_PER_MINUTE")
+    )
+    web_ip_messages_per_minute: int = Field(
+        120, ge=1, validation_alias=_env("HELPLINE_WEB_IP_MESSAGES_PER_MINUTE")
+    )
+    #: Web chat: new sessions one IP may open per hour (a carrier's shared IP serves many).
+    web_ip_sessions_per_hour: int = Field(
+        200, ge=1, validation_alias=_env("HELPLINE_WEB_IP_SESSIONS_PER_HOUR")
+    )
+    #: Handoff requests one person may make per hour (any channel).
+    handoff_requests_per_hour: int = Field(
+        3, ge=1, validation_alias=_env("HELPLINE_HANDOFF_REQUESTS_PER_HOUR")
+    )
+    #: Her messages kept for the team while her request waits to be taken.
+    handoff_held_messages: int = Field(
+        30, ge=1, validation_alias=_env("HELPLINE_HANDOFF_HELD_MESSAGES")
+    )
+    #: New requests per hour, all channels together, above which the team is
+    #: told of a flood (console banner, metric, a notice in team groups).
+    handoff_flood_per_hour: int = Field(
+        30, ge=1, validation_alias=_env("HELPLINE_HANDOFF_FLOOD_PER_HOUR")
+    )
 
     #: Speech to text for voice messages (docs/voice.md); unset: the text-only answer.
     asr_url: str | None = Field(None, validation_alias=_env("HELPLINE_ASR_URL"))
@@ -265,6 +293,20 @@ class Settings(BaseSettings):
             except ValueError as exc:
                 raise ValueError(f"old key number {number} {exc}") from None
         return value
+
+    @field_validator("public_url")
+    @classmethod
+    def _public_url(cls, value: str | None) -> str | None:
+        """The origin alone (scheme, host, port); https unless on this machine."""
+        if not value:
+            return None
+        parts = urlsplit(value.strip())
+        local = parts.hostname in ("localhost", "127.0.0.1", "::1")
+        if parts.scheme != "https" and not (parts.scheme == "http" and local):
+            raise ValueError("must be an https:// address (http only for localhost)")
+        if not parts.netloc or parts.path not in ("", "/") or parts.query or parts.fragment:
+            raise ValueError("must be an origin like https://chat.example.org (no path)")
+        return f"{parts.scheme}://{parts.netloc.lower()}"
 
     @field_validator("demo_password")
     @classmethod

@@ -1,9 +1,12 @@
 """Handoff: consent → area → queue → claim → relay → close, with a human from
 the local rapid-response team. See ``docs/handoff.md``.
 
-``build_handoff`` is what the runtime calls. It returns None (no handoff) only
-in production without a teams file; in local mode (no channel tokens) a demo
-team covering every area is used, whose member side is the web console.
+``build_handoff`` is what the runtime calls. Without a teams file it returns
+None (no handoff), except in demo mode (``Settings.demo_mode``: local SQLite
+without channel tokens, or HELPLINE_DEMO=1), where a demo team covering every
+area is used, whose member side is the web console. A production deployment
+without a teams file (web chat only on PostgreSQL, say) never routes her to a
+demo team nobody reads.
 """
 
 from __future__ import annotations
@@ -36,17 +39,23 @@ async def build_handoff(
 
     Raises :class:`handoff.teams.TeamsFileError` (a ``SettingsError``) with one
     line naming the problem when the teams file is invalid."""
+    from handoff.context import HandoffLimits
     from handoff.service import HandoffService
     from handoff.teams import demo_config, load_teams
 
     if settings.teams_file is not None:
         config = load_teams(settings.teams_file)
-    elif not settings.real_channel_configured:
-        log.info("no HELPLINE_TEAMS_FILE: local mode uses the demo team (member side: web console)")
+    elif settings.demo_mode:
+        log.info("no HELPLINE_TEAMS_FILE: demo mode uses the demo team (member side: web console)")
         config = demo_config()
     else:
         log.warning("HELPLINE_TEAMS_FILE is not set: handoff to a team is disabled")
         return None
+    limits = HandoffLimits(
+        requests_per_hour=settings.handoff_requests_per_hour,
+        held_messages=settings.handoff_held_messages,
+        flood_per_hour=settings.handoff_flood_per_hour,
+    )
     return HandoffService(
         config,
         db,
@@ -54,5 +63,6 @@ async def build_handoff(
         outbox,
         runner,
         stats=stats,
+        limits=limits,
         member_copy_hours=settings.member_copy_hours,
     )

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 
 from bot.crypto import KeyRing
@@ -25,6 +25,22 @@ from handoff.teams import Team, TeamsConfig
 log = logging.getLogger(__name__)
 
 Clock = Callable[[], datetime]
+
+
+@dataclass(frozen=True, slots=True)
+class HandoffLimits:
+    """What keeps the team's queue usable under a flood (docs/deployment.md,
+    "Limits"). Per person they hold on every channel, since a script can make
+    Telegram or Zalo accounts as easily as web sessions; the total only makes
+    a flood visible (console banner, metric, a notice in team groups) and
+    never turns a real request away."""
+
+    #: Requests one person may make per hour.
+    requests_per_hour: int = 3
+    #: Her messages kept for the team while her request waits.
+    held_messages: int = 30
+    #: New requests per hour, everybody together, above which it is a flood.
+    flood_per_hour: int = 30
 
 
 @dataclass(slots=True)
@@ -44,6 +60,7 @@ class HandoffContext:
     #: Hours after a chat closes before the copies in the member's chat and
     #: the transcript are deleted (``HELPLINE_MEMBER_COPY_HOURS``).
     member_copy_hours: float = 1.0
+    limits: HandoffLimits = field(default_factory=HandoffLimits)
 
     def count(self, metric: str, label: str) -> None:
         if self.stats is not None:

@@ -13,7 +13,6 @@ import logging
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from bot.logs import short
 from bot.messages import CHECKIN_CHANNELS, Button, Outgoing
 from handoff import store, texts
 from handoff.context import HandoffContext
@@ -62,7 +61,9 @@ class Requests:
         await self.post_cards(session, request, routed.team)
         detail = "matched" if routed.matched else "fallback"
         await store.audit(session, now, "queued", request, detail=detail)
-        log.info("handoff %s queued team=%s user=%s", request.id, routed.team.id, short(user_key))
+        # The request number alone: a team (her commune) next to her pseudonym
+        # would tie where she lives to everything else logged under it.
+        log.info("handoff %s queued", request.id)
         self.ctx.count("handoff_requested", routed.team.id)
         return request
 

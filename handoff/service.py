@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Coroutine
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import Any, assert_never
 
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -26,10 +26,11 @@ from bot.logs import short
 from bot.messages import Incoming, Outgoing, utcnow
 from bot.outbox import Outbox
 from bot.stats import Stats
+from bot.store import kv
 from bot.store.db import Database
 from bot.store.models import OutboxItem, User
 from handoff import store, texts
-from handoff.context import Clock, HandoffContext
+from handoff.context import Clock, HandoffContext, HandoffLimits
 from handoff.copies import MemberCopies
 from handoff.models import ACTIVE, OPEN_STATES, QUEUED, HandoffRequest
 from handoff.relay import Relay, parse_ref, ref
@@ -60,6 +61,7 @@ class HandoffService:
         clock: Clock = utcnow,
         tick_seconds: float = 15.0,
         member_copy_hours: float = 1.0,
+        limits: HandoffLimits | None = None,
     ) -> None:
         self.ctx = HandoffContext(
             config=config,
@@ -70,6 +72,7 @@ class HandoffService:
             stats=stats,
             clock=clock,
             member_copy_hours=member_copy_hours,
+            limits=limits or HandoffLimits(),
         )
         self.relay = Relay(self.ctx)
         self.copies = MemberCopies(self.ctx)
@@ -133,6 +136,15 @@ class HandoffService:
         request = await store.open_request_for_user(session, user.key)
         if request is None:
             return []
+        emergency = intent == "emergency"
+        if (
+            request.status == QUEUED
+            and not emergency
+            and await store.held_count(session, request.id) >= self.ctx.limits.held_messages
+        ):
+            # What she sent before stays with the request; danger always gets through.
+            self.ctx.count("handoff_limited", "held")
+            return self.ctx.render("handoff_held_full", user.language or "vi")
         answer: list[Outgoing] = []
         voice_ref: str | None = None
         if incoming.transcribed and incoming.voice is not None:
@@ -148,7 +160,7 @@ class HandoffService:
             request,
             incoming.text,
             incoming.attachment,
-            emergency=intent == "emergency",
+            emergency=emergency,
             transcribed=incoming.transcribed,
             voice_ref=voice_ref,
         )
@@ -264,8 +276,12 @@ class HandoffService:
         return [self.timers.run(), self.copies.run()]
 
     async def counts_by_state(self, session: AsyncSession) -> dict[str, int]:
-        """For /metrics and `helpline team list-requests`: counts only."""
-        return await store.counts_by_state(session)
+        """For /metrics and `helpline team list-requests`: counts only, with
+        the requests of the past hour so a flood shows on a dashboard."""
+        counts = await store.counts_by_state(session)
+        since = self.ctx.clock() - timedelta(hours=1)
+        counts["requested_last_hour"] = await store.requests_since(session, since)
+        return counts
 
     # ---- user side --------------------------------------------------------
 
@@ -295,17 +311,53 @@ class HandoffService:
             # Never connect anyone without a recorded consent (the flow asks first).
             log.warning("start_handoff without consent user=%s", short(user.key))
             return render("handoff_unavailable", language)
+        now = self.ctx.clock()
+        hour_ago = now - timedelta(hours=1)
+        limits = self.ctx.limits
+        if (
+            await store.requests_of_user_since(session, user.key, hour_ago)
+            >= limits.requests_per_hour
+        ):
+            self.ctx.count("handoff_limited", "requests")
+            return render("handoff_limited", language)
         area_arg = args.get("area")
         topic = args.get("topic")
         routed = route(str(area_arg) if area_arg else None, self.config)
         await self.requests.create(
             session, user.key, language, routed, str(topic) if topic else None
         )
+        await self._flood_check(session, hour_ago)
         placeholders = self.ctx.team_placeholders(routed.team)
         if not routed.team.is_open(self.ctx.clock()):
             self.ctx.count("out_of_hours", routed.team.id)
             return render("handoff_out_of_hours", language, placeholders)
         return render("handoff_queued", language, placeholders)
+
+    async def _flood_check(self, session: AsyncSession, hour_ago: datetime) -> None:
+        """Above the flood threshold the team is told, once an hour across all
+        processes (a ``kv`` row per hour decides who tells): a notice in every
+        team group, besides the console banner and the metric."""
+        count = await store.requests_since(session, hour_ago)
+        if count <= self.ctx.limits.flood_per_hour:
+            return
+        now = self.ctx.clock()
+        self.ctx.count("handoff_flood", "requests")
+        name = f"hflood:{now:%Y%m%d%H}"
+        sealed = self.keyring.seal(str(count))
+        if not await kv.put_if_absent(session, self.db, name, sealed, now):
+            return
+        await kv.remove_older(session, "hflood:", now - timedelta(days=1))
+        log.warning("handoff flood: %d requests in the past hour; teams told", count)
+        for team in self.config.teams:
+            for channel, address in team.group_addresses():
+                self.outbox.to_address(
+                    session, channel, address, Outgoing(texts.flood_notice(count)), ref="ho:flood"
+                )
+
+    async def flood(self, session: AsyncSession) -> int | None:
+        """Requests in the past hour when that is a flood (the console's banner)."""
+        count = await store.requests_since(session, self.ctx.clock() - timedelta(hours=1))
+        return count if count > self.ctx.limits.flood_per_hour else None
 
     async def _end(self, session: AsyncSession, user: User, args: dict[str, Any]) -> list[Outgoing]:
         await store.withdraw_consents(session, user.key, self.ctx.clock())

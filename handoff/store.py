@@ -555,3 +555,58 @@ async def due_reminders(
 
 def _rowcount(result: Any) -> int:
     return int(getattr(result, "rowcount", 0) or 0)
+
+
+# ---- limits and the queue view -------------------------------------------------------
+
+
+async def requests_of_user_since(session: AsyncSession, user_key: str, since: datetime) -> int:
+    """How many requests she made since ``since`` (open or closed)."""
+    n = await session.scalar(
+        select(func.count(HandoffRequest.id)).where(
+            HandoffRequest.user_key == user_key, HandoffRequest.created_at >= since
+        )
+    )
+    return int(n or 0)
+
+
+async def requests_since(session: AsyncSession, since: datetime) -> int:
+    """New requests from everybody since ``since``: the flood gauge."""
+    n = await session.scalar(
+        select(func.count(HandoffRequest.id)).where(HandoffRequest.created_at >= since)
+    )
+    return int(n or 0)
+
+
+async def held_count(session: AsyncSession, request_id: int) -> int:
+    """Her messages held for the team while the request waits."""
+    n = await session.scalar(
+        select(func.count(HandoffMessage.id)).where(
+            HandoffMessage.request_id == request_id,
+            HandoffMessage.delivered.is_(False),
+            HandoffMessage.kind == "user",
+        )
+    )
+    return int(n or 0)
+
+
+def _queue_of(team_ids: list[str]) -> ColumnElement[bool]:
+    return (HandoffRequest.status == QUEUED) & or_(
+        HandoffRequest.team_id.in_(team_ids), HandoffRequest.original_team_id.in_(team_ids)
+    )
+
+
+async def queue_page(
+    session: AsyncSession, team_ids: list[str], offset: int, limit: int
+) -> tuple[list[HandoffRequest], int]:
+    """One page of the teams' queue, longest waiting first, and the whole count:
+    a request that arrives after a flood is still counted and reachable."""
+    total = await session.scalar(select(func.count(HandoffRequest.id)).where(_queue_of(team_ids)))
+    rows = await session.scalars(
+        select(HandoffRequest)
+        .where(_queue_of(team_ids))
+        .order_by(HandoffRequest.queued_at, HandoffRequest.id)
+        .offset(offset)
+        .limit(limit)
+    )
+    return list(rows.all()), int(total or 0)

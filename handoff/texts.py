@@ -249,6 +249,17 @@ MEMBER_ATTACHMENT_TO_USER = {
     "en": "[The team sent an attachment, but only text can be passed on.]",
 }
 
+
+def flood_notice(count: int) -> str:
+    """To every team group, at most once an hour, when requests pour in."""
+    return (
+        f"⚠️ {count} yêu cầu mới trong một giờ qua: có thể là tin giả hàng loạt. "
+        "Mọi yêu cầu vẫn nằm trong hàng chờ trên bảng điều khiển (/team), cũ nhất trước. / "
+        f"{count} new requests in the past hour: possibly a flood of fake ones. "
+        "Every request is still in the console queue (/team), oldest first."
+    )
+
+
 FALLBACK: dict[str, dict[str, str]] = {
     "handoff_queued": {
         "vi": "Một thành viên của tổ hỗ trợ sẽ trả lời bạn tại đây. Giờ làm việc: {team_hours}. Nếu bạn đang gặp nguy hiểm, hãy gọi 113.",

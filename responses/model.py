@@ -123,6 +123,9 @@ SYSTEM_NODES = (
     "checkin_offer",
     "checkin_set",
     "checkin_stopped",
+    "handoff_limited",
+    "handoff_held_full",
+    "slow_down",
 )
 
 #: Nodes the engine renders itself with ``Runner.render`` (never reached by a button).
@@ -147,6 +150,9 @@ ENGINE_NODES = (
     "voice_unavailable",
     "checkin",
     "checkin_offer",
+    "handoff_limited",
+    "handoff_held_full",
+    "slow_down",
 )
 
 

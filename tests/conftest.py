@@ -100,7 +100,9 @@ async def runtime(database_url: str, tmp_path: Path) -> AsyncIterator[Any]:
     """A real runtime (database, NLU, flows, outbox, handoff) without channels."""
     from bot.runtime import build_runtime
 
-    rt = await build_runtime(make_settings(database_url, tmp_path))
+    # demo=True: the demo team on PostgreSQL too (without it, and without a
+    # teams file, a PostgreSQL deployment has no handoff at all).
+    rt = await build_runtime(make_settings(database_url, tmp_path, demo=True))
     try:
         yield rt
     finally:

@@ -16,12 +16,14 @@ import uuid
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import or_, select
+from sqlalchemy import select
 
 from bot.console.labels import shown_area, topic_label
 from bot.messages import Incoming, utcnow
 
 CONSOLE = "console"
+#: Requests per page of the console's queue; every page is reachable.
+QUEUE_PAGE = 50
 
 
 class NotAllowed(Exception):
@@ -66,30 +68,21 @@ class Desk:
 
     # ---- reading -------------------------------------------------------------
 
-    async def state(self, login: str, language: str = "vi") -> dict[str, Any]:
+    async def state(self, login: str, language: str = "vi", page: int = 0) -> dict[str, Any]:
+        """Her teams' whole queue, a page at a time, longest waiting first,
+        with the count; her chats; a flood if there is one (the banner)."""
         from handoff import store
-        from handoff.models import ACTIVE, QUEUED, HandoffRequest
+        from handoff.models import ACTIVE
 
         team_ids = self.team_ids(login)
         keys = self.member_keys(login)
         now = utcnow()
+        page = max(0, page)
         async with self.h.db.transaction() as session:
-            queued = (
-                await session.scalars(
-                    select(HandoffRequest)
-                    .where(
-                        HandoffRequest.status == QUEUED,
-                        or_(
-                            HandoffRequest.team_id.in_(team_ids),
-                            HandoffRequest.original_team_id.in_(team_ids),
-                        ),
-                    )
-                    .order_by(HandoffRequest.queued_at)
-                    .limit(200)
-                )
-            ).all()
+            queued, total = await store.queue_page(session, team_ids, page * QUEUE_PAGE, QUEUE_PAGE)
             mine = await store.member_requests(session, keys) if keys else []
             mine = [r for r in mine if r.status == ACTIVE]
+            flood = await self.h.flood(session) if hasattr(self.h, "flood") else None
 
         team_areas = [a for team, _m in self.teams(login) for a in team.areas]
 
@@ -109,6 +102,10 @@ class Desk:
             "login": login,
             "teams": [{"id": t.id, "name": t.name, "alias": m.alias} for t, m in self.teams(login)],
             "queue": [row(r) for r in queued],
+            "queue_total": total,
+            "page": page,
+            "pages": max(1, -(-total // QUEUE_PAGE)),
+            "flood": flood,
             "mine": [row(r) for r in mine],
         }
 

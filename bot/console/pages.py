@@ -18,6 +18,11 @@ T: dict[str, dict[str, str]] = {
         "queue": "Hàng chờ",
         "mine": "Cuộc trò chuyện của tôi",
         "empty_queue": "Không có yêu cầu nào đang chờ.",
+        "waiting_total": "đang chờ",
+        "older": "‹ Cũ hơn",
+        "newer": "Mới hơn ›",
+        "flood": "Có {n} yêu cầu mới trong một giờ qua: có thể là tin giả hàng loạt. "
+        "Mọi yêu cầu vẫn ở đây, chờ lâu nhất trước.",
         "empty_mine": "Bạn chưa nhận cuộc trò chuyện nào.",
         "take": "Nhận",
         "release": "Trả lại hàng chờ",
@@ -66,6 +71,11 @@ T: dict[str, dict[str, str]] = {
         "queue": "Queue",
         "mine": "My chats",
         "empty_queue": "No request is waiting.",
+        "waiting_total": "waiting",
+        "older": "‹ Longer waiting",
+        "newer": "More recent ›",
+        "flood": "{n} new requests in the past hour: possibly a flood of fake ones. "
+        "Every request is still here, longest waiting first.",
         "empty_mine": "You have not taken a chat.",
         "take": "Take",
         "release": "Give back to the queue",
@@ -185,6 +195,10 @@ def console_page(lang: str, csrf: str, login: str, has_team: bool) -> str:
             "left",
             "empty_queue",
             "empty_mine",
+            "waiting_total",
+            "older",
+            "newer",
+            "flood",
         )
     }
     import json
@@ -198,7 +212,13 @@ def console_page(lang: str, csrf: str, login: str, has_team: bool) -> str:
         + warn
         + '<div class="layout">'
         f'<section class="lists" aria-label="{escape(t["queue"])}">'
-        f'<h2 id="queue-h">{escape(t["queue"])}</h2><ul id="queue" aria-labelledby="queue-h"></ul>'
+        '<p id="flood" class="error" role="alert" hidden></p>'
+        f'<h2 id="queue-h">{escape(t["queue"])} <small id="queue-count"></small></h2>'
+        '<ul id="queue" aria-labelledby="queue-h"></ul>'
+        '<nav id="queue-pages" class="pages" hidden>'
+        f'<button type="button" id="queue-prev">{escape(t["older"])}</button> '
+        '<span id="queue-page"></span> '
+        f'<button type="button" id="queue-next">{escape(t["newer"])}</button></nav>'
         f'<h2 id="mine-h">{escape(t["mine"])}</h2><ul id="mine" aria-labelledby="mine-h"></ul>'
         "</section>"
         '<section id="chat" class="chat" aria-live="polite">'

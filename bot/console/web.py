@@ -21,7 +21,7 @@ from typing import Any
 
 from aiohttp import WSMsgType, web
 
-from bot.client_ip import client_ip, parse_proxies
+from bot.client_ip import client_ip, is_https, parse_proxies
 from bot.console import auth, pages
 from bot.console.desk import CONSOLE, Desk, NotAllowed, Result
 from bot.console.labels import relabel
@@ -185,7 +185,7 @@ class ConsoleChannel:
             httponly=True,
             samesite="Strict",
             path="/team",
-            secure=request.secure,
+            secure=is_https(request, self.proxies, self.settings.public_url),
         )
 
     # ---- pages ----------------------------------------------------------------------
@@ -320,7 +320,11 @@ class ConsoleChannel:
 
     async def api_state(self, request: web.Request) -> web.Response:
         info, desk = await self._api_session(request)
-        return _json(await desk.state(info.login, self._lang(request)))
+        try:
+            page = min(max(int(request.query.get("page", "0")), 0), 10_000)
+        except ValueError:
+            page = 0
+        return _json(await desk.state(info.login, self._lang(request), page))
 
     async def api_chat(self, request: web.Request) -> web.Response:
         info, desk = await self._api_session(request)

@@ -153,3 +153,26 @@ class WebPending(Base):
         # Never reuse a number once its row is deleted (SQLite would, without this).
         {"sqlite_autoincrement": True},
     )
+
+
+class WebSession(Base):
+    """A web chat session the server issued (migration 0005). The browser holds
+    a random token; only its SHA-256 is kept, so a copy of the database opens
+    no session. The address the engine knows her by is separate from the
+    token and sealed, so the token can change (at consent, when a handoff
+    starts) while her conversation stays hers."""
+
+    __tablename__ = "web_sessions"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    #: SHA-256 (hex) of the token in her cookie or her embedded page's memory.
+    token_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    #: Her pseudonym (``users.key`` for channel "web"): erase and quick exit find it.
+    user_key: Mapped[str] = mapped_column(String(64), index=True)
+    #: The engine's address for her, sealed: never sent to the browser.
+    address_enc: Mapped[str] = mapped_column(Text)
+    created_at: Mapped[datetime]
+    #: Extended each time she connects; an expired token gets a fresh session.
+    expires_at: Mapped[datetime] = mapped_column(index=True)
+
+    __table_args__ = ({"sqlite_autoincrement": True},)

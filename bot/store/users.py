@@ -10,7 +10,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.crypto import KeyRing, address_context
 from bot.store.db import Database
-from bot.store.models import MessageRef, OutboxItem, User, WebPending
+from bot.store.models import MessageRef, OutboxItem, User, WebPending, WebSession
 
 #: How many recent message ids per person are kept for deduplication.
 RECENT_REFS = 64
@@ -94,6 +94,8 @@ async def forget(session: AsyncSession, user_keys: list[str]) -> None:
     await session.execute(delete(MessageRef).where(MessageRef.user_key.in_(user_keys)))
     await session.execute(delete(OutboxItem).where(OutboxItem.recipient.in_(user_keys)))
     await session.execute(delete(WebPending).where(WebPending.user_key.in_(user_keys)))
+    # Her web chat session too: the next connection starts a fresh one.
+    await session.execute(delete(WebSession).where(WebSession.user_key.in_(user_keys)))
 
 
 async def remember_message_ids(

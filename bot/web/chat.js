@@ -7,7 +7,7 @@
   var body = document.body;
   var exitUrl = body.getAttribute("data-exit-url") || "https://www.google.com";
   var embed = body.getAttribute("data-embed") === "1";
-  var ws = null, started = false, leaving = false;
+  var ws = null, started = false, leaving = false, replaced = false, freshSession = false;
   var pending = [];     // her messages not yet acknowledged; sent again after a reconnect
   var lastSeq = 0;      // last message to her shown on this page
   var token = null;     // embedded page only: the session lives in memory, not a cookie
@@ -17,11 +17,13 @@
     vi: { lang: "EN", langLabel: "English", large: "Chữ lớn", call: "Gọi 113", exit: "Thoát nhanh ✕",
           exitLabel: "Thoát nhanh (nhấn Esc hai lần)", ok: "Đã hiểu", messages: "Tin nhắn", message: "Tin nhắn",
           placeholder: "Nhập tin nhắn…", send: "Gửi", offline: "Mất kết nối, đang thử lại…",
+          replaced: "Trang này đã được mở ở cửa sổ khác.",
           note: "Nếu người khác có thể dùng máy này, hãy mở trang ở chế độ ẩn danh (cửa sổ riêng tư). Nhấn <b>Thoát nhanh</b> hoặc phím Esc hai lần để rời trang ngay.",
           you: "Bạn", bot: "Trả lời" },
     en: { lang: "VI", langLabel: "Tiếng Việt", large: "Large text", call: "Call 113", exit: "Quick exit ✕",
           exitLabel: "Quick exit (press Esc twice)", ok: "Got it", messages: "Messages", message: "Message",
           placeholder: "Type a message…", send: "Send", offline: "Connection lost, trying again…",
+          replaced: "This page was opened in another window.",
           note: "If someone else may use this device, open this page in a private window. Press <b>Quick exit</b> or Esc twice to leave at once.",
           you: "You", bot: "Reply" }
   };
@@ -41,7 +43,7 @@
       el.setAttribute("placeholder", t(el.getAttribute("data-i18n-ph")));
     });
     $("lang").setAttribute("aria-label", t("langLabel"));
-    if (!statusEl.hidden) statusEl.textContent = t("offline");
+    if (!statusEl.hidden) statusEl.textContent = t(replaced ? "replaced" : "offline");
   }
 
   function newId() {
@@ -96,7 +98,32 @@
   }
 
   function onMessage(data) {
-    if (data.type === "session") { token = data.token; return; }
+    if (data.type === "session") {
+      // A token the server just issued or rotated. Embedded: kept in memory.
+      // Otherwise it becomes the HttpOnly cookie at once (POST /session).
+      if (embed) { token = data.token; return; }
+      fetch("/session", { method: "POST", body: data.token, credentials: "same-origin" });
+      return;
+    }
+    if (data.type === "error" && data.error === "no_session" && !embed) {
+      // No live session (none yet, expired, or not one the server issued):
+      // ask for a fresh cookie, then connect again.
+      fetch("/session", { method: "POST", credentials: "same-origin" }).then(
+        function () { freshSession = true; }, function () {});
+      return;
+    }
+    if (data.type === "replaced") {
+      // The same session was opened in another window: this one stops.
+      replaced = true;
+      statusEl.hidden = false;
+      statusEl.textContent = t("replaced");
+      return;
+    }
+    if (data.type === "limited") {
+      // Over the rate limit: the message stays pending and goes again later.
+      setTimeout(function () { pending.forEach(raw); }, Math.max(1, data.retry || 5) * 1000);
+      return;
+    }
     if (data.type === "ack") {
       pending = pending.filter(function (m) { return m.id !== data.id; });
       return;
@@ -130,7 +157,8 @@
       onMessage(data);
     };
     ws.onclose = function () {
-      if (leaving) return;
+      if (leaving || replaced) return;
+      if (freshSession) { freshSession = false; retryDelay = 500; }
       online(false);
       setTimeout(connect, retryDelay);
       retryDelay = Math.min(retryDelay * 2, 10000);

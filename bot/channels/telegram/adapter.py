@@ -41,6 +41,7 @@ from bot.channels.telegram.errors import delivery_error
 from bot.channels.telegram.render import MAX_ALERT, as_int_ids, delete_recent, send_outgoing
 from bot.channels.telegram.sender import TelegramSender
 from bot.channels.telegram.updates import TolerantBot, read_update, update_id_of
+from bot.channels.webhooks import BadBody, read_object, secret_matches
 from bot.engine import Engine
 from bot.messages import Outgoing, VoiceClip
 from bot.outbox import Outbox
@@ -316,14 +317,14 @@ class TelegramChannel:
 
     async def webhook(self, request: web.Request) -> web.Response:
         given = request.headers.get(SECRET_HEADER, "")
-        if not hmac.compare_digest(given.encode(), self.secret_token.encode()):
+        if not secret_matches(given, self.secret_token):
             return web.Response(status=403)
         if self.app is None:
             return web.Response(status=503)
         try:
-            data = await request.json()
-        except ValueError:
-            return web.Response(status=400)
+            data = await read_object(request)
+        except BadBody as bad:
+            return web.Response(status=bad.status)
         if update_id_of(data) is None:
             return web.Response(status=400)  # not an update: Telegram never sends this
         # An update PTB cannot read is acknowledged (200) and counted, never

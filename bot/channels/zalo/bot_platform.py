@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import hmac
 import logging
 import random
 from typing import TYPE_CHECKING
@@ -20,6 +19,7 @@ from typing import TYPE_CHECKING
 import aiohttp
 from aiohttp import web
 
+from bot.channels.webhooks import BadBody, read_object, secret_matches
 from bot.channels.zalo.bot_api import ZaloBotClient, ZaloBotError
 from bot.channels.zalo.bot_updates import BadUpdate, BotUpdate, parse_update, unwrap
 from bot.channels.zalo.common import MAX_TEXT, Turns, platform_id, with_options
@@ -206,12 +206,14 @@ class ZaloBotChannel:
 
     async def webhook(self, request: web.Request) -> web.Response:
         given = request.headers.get(SECRET_HEADER, "")
-        if not hmac.compare_digest(given.encode(), self.secret_token.encode()):
+        if not secret_matches(given, self.secret_token):
             log.info("zalo_bot: webhook call with a wrong secret refused")
             return web.Response(status=403)
         try:
-            parsed = parse_update(unwrap(await request.json()))
-        except (ValueError, UnicodeDecodeError):
+            parsed = parse_update(unwrap(await read_object(request)))
+        except BadBody as bad:
+            return web.Response(status=bad.status)
+        except (ValueError, TypeError, UnicodeDecodeError, RecursionError):
             return web.Response(status=400)
         if parsed is not None:
             self._submit(parsed)

@@ -14,12 +14,13 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import json
 import logging
+import re
 from typing import TYPE_CHECKING
 
 from aiohttp import web
 
+from bot.channels.webhooks import MAX_WEBHOOK_BODY, BadBody, parse_object, read_body
 from bot.channels.zalo.common import MAX_TEXT, Turns, platform_id, with_options
 from bot.channels.zalo.oa_api import MAX_BUTTONS, ZaloOAClient
 from bot.channels.zalo.oa_events import (
@@ -152,31 +153,41 @@ class ZaloOAChannel:
         self.work.submit(address, erase)
 
     async def webhook(self, request: web.Request) -> web.Response:
+        """The signature covers the raw body and the event's ``timestamp``, so
+        the timestamp is found in the raw bytes and the signature checked
+        before any JSON is parsed; the parsed event must then carry that same
+        timestamp."""
         given = request.headers.get(SIGNATURE_HEADER)
         if not given:
             log.warning("zalo_oa: webhook call without signature refused")
             return web.Response(status=403)
-        raw = await request.read()
         try:
-            data = json.loads(raw)
-            if not isinstance(data, dict):
-                raise BadEvent("not an object")
-            timestamp = platform_id(data.get("timestamp"))
-            if timestamp is None:
-                raise BadEvent("no timestamp")
-        except (ValueError, UnicodeDecodeError):
-            return web.Response(status=400)
-        if not self.check.valid(raw, timestamp, given):
-            if platform_id(data.get("app_id")) not in (None, self.check.app_id):
+            raw = await read_body(request)
+        except BadBody as bad:
+            return web.Response(status=bad.status)
+        signed = next(
+            (t for t in _timestamps(raw) if self.check.valid(raw, t, given)),
+            None,
+        )
+        if signed is None:
+            app_ids = {m.group(1).decode("ascii") for m in _APP_ID.finditer(raw[:4096])}
+            if app_ids and self.check.app_id not in app_ids:
                 log.warning("zalo_oa: event for another app id (check ZALO_APP_ID)")
-            return web.Response(status=403)  # logged by the check
-        if not self.check.fresh(timestamp):
+            log.warning("zalo_oa: webhook call with a wrong signature refused")
+            return web.Response(status=403)
+        if not self.check.fresh(signed):
             log.warning("zalo_oa: stale webhook call refused")
             return web.Response(status=403)
         try:
+            data = parse_object(raw)
+        except BadBody as bad:
+            return web.Response(status=bad.status)
+        if platform_id(data.get("timestamp")) != signed:
+            return web.Response(status=400)
+        try:
             withdrawn = withdrawn_user(data)
             event = parse_event(data) if withdrawn is None else None
-        except BadEvent:
+        except (BadEvent, TypeError, RecursionError):
             return web.Response(status=400)
         if withdrawn is not None:
             self._forget(withdrawn)
@@ -191,3 +202,16 @@ class ZaloOAChannel:
             log.info("zalo_oa: %s message cannot be answered: not read", event.kind)
         elif event is not None:
             self.turns.submit(event)
+
+
+#: ``"timestamp": "1700000000000"`` or ``"timestamp": 1700000000000`` in the raw body.
+_TIMESTAMP = re.compile(rb'"timestamp"\s*:\s*"?(\d{1,20})"?')
+
+
+_APP_ID = re.compile(rb'"app_id"\s*:\s*"?(\w{1,40})"?')
+
+
+def _timestamps(raw: bytes) -> list[str]:
+    """Candidate timestamps in the raw body (a few at most: a nested field of
+    the same name may come first); only the one the signature covers counts."""
+    return [m.group(1).decode("ascii") for m in _TIMESTAMP.finditer(raw[:MAX_WEBHOOK_BODY])][:4]

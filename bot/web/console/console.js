@@ -156,9 +156,33 @@
     });
   }
 
+  var page = 0;             // page of the queue shown (0 = longest waiting)
+  function renderQueueInfo(s) {
+    var count = document.getElementById("queue-count");
+    if (count) count.textContent = "(" + (s.queue_total || 0) + " " + T.waiting_total + ")";
+    var flood = document.getElementById("flood");
+    if (flood) {
+      flood.hidden = !s.flood;
+      flood.textContent = s.flood ? T.flood.replace("{n}", String(s.flood)) : "";
+    }
+    var pages = document.getElementById("queue-pages");
+    if (pages) {
+      pages.hidden = (s.pages || 1) <= 1;
+      document.getElementById("queue-page").textContent = (s.page + 1) + " / " + s.pages;
+      document.getElementById("queue-prev").disabled = s.page <= 0;
+      document.getElementById("queue-next").disabled = s.page + 1 >= s.pages;
+    }
+    if (s.page >= (s.pages || 1) && page > 0) { page = Math.max(0, s.pages - 1); refresh(); }
+  }
+  ["queue-prev", "queue-next"].forEach(function (id, i) {
+    var b = document.getElementById(id);
+    if (b) b.addEventListener("click", function () { page = Math.max(0, page + (i ? 1 : -1)); refresh(); });
+  });
+
   function refresh() {
-    api("/team/api/state").then(function (s) {
+    api("/team/api/state?page=" + page).then(function (s) {
       if (s._status !== 200) return;
+      renderQueueInfo(s);
       renderList(queueEl, s.queue || [], true, T.empty_queue);
       renderList(mineEl, s.mine || [], false, T.empty_mine);
       loadChat();

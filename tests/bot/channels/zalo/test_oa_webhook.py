@@ -183,8 +183,14 @@ async def test_bad_signatures_are_refused_and_nothing_is_processed(oa: OA) -> No
 
 
 async def test_malformed_events_get_400_and_receipts_are_ignored(oa: OA) -> None:
-    assert await oa.post({}, raw=b"{not json") == 400
-    assert await oa.post({}, raw=b"[1, 2]") == 400
+    # Unsigned garbage is refused before it is parsed; signed garbage is a 400.
+    assert await oa.post({}, raw=b"{not json") == 403
+    assert await oa.post({}, raw=b"[1, 2]") == 403
+    for template in (b'{"timestamp": "%s", not json', b'[{"timestamp": "%s"}]'):
+        ts = now_ms()
+        raw = template % ts.encode()
+        signed = oa_signature(oa.fake.app_id, raw, ts, OA_KEY)
+        assert await oa.post({}, raw=raw, signature=signed) == 400
     no_sender = load_event("oa_user_send_text")
     del no_sender["sender"]
     assert await oa.post(no_sender) == 400
