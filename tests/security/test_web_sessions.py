@@ -170,7 +170,7 @@ async def test_after_she_erases_a_copied_session_id_opens_nothing(server: BotPro
         await her.connect()
         await her.send({"type": "start"})
         await her.say("/xoa")
-        await her.tap("Xoá")
+        await her.tap("Xóa")
     async with Chat(base(server), ATTACKER_IP) as attacker:
         attacker.set_cookie(copied or "")
         await attacker.connect()

@@ -112,4 +112,5 @@ class Chat:
         if any("kín đáo" in b["label"] for f in got for b in f.get("buttons", [])):
             got = await self.tap("bình thường")
         await self.say("Phú Hưng")
+        await self.tap("Đúng")  # "Mình hiểu là: … — đúng không?"
         return await self.tap("Bạo lực")

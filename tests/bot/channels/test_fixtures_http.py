@@ -92,6 +92,7 @@ ZALO_EXPECTED = {
     "bot_voice": TEXT_ONLY,
     "oa_anonymous_send_text": SILENT,
     "oa_follow": SILENT,
+    "oa_unfollow": SILENT,
     "oa_user_seen_message": SILENT,
     "oa_user_send_audio": TEXT_ONLY,
     "oa_user_send_file": TEXT_ONLY,
@@ -103,6 +104,7 @@ ZALO_EXPECTED = {
     "oa_user_send_sticker": TEXT_ONLY,
     "oa_user_send_text": REPLY,
     "oa_user_send_video": TEXT_ONLY,
+    "oa_user_withdraw": SILENT,  # erases her like /xoa, answers nothing
 }
 
 
