@@ -93,6 +93,10 @@ SYSTEM_NODES = (
     "handoff_connected",
     "handoff_closed",
     "handoff_unavailable",
+    "handoff_share_summary",
+    "handoff_safe_now",
+    "handoff_nobody_on_duty",
+    "handoff_wait",
 )
 
 #: Nodes the engine renders itself with ``Runner.render`` (never reached by a button).
@@ -109,6 +113,10 @@ ENGINE_NODES = (
     "handoff_connected",
     "handoff_closed",
     "handoff_unavailable",
+    "handoff_share_summary",
+    "handoff_safe_now",
+    "handoff_nobody_on_duty",
+    "handoff_wait",
 )
 
 

@@ -209,14 +209,21 @@ class Runner:
             return
         node = self.nodes[node_id]
         state["node"] = node_id
+        seen = [str(n) for n in state.get("seen") or [] if n != node_id][-(MAX_SEEN - 1) :]
+        state["seen"] = [*seen, node_id]
         turn.messages += self.render(node_id, turn.language, turn.placeholders)
         if "end" in node.actions:
             turn.actions.append(ActionCall(Action.END))
 
     def _start_handoff(self, turn: _Turn, topic: str) -> None:
         area = turn.slots.get("area")
+        # Which parts of the bot she read (node ids, never her words): the
+        # handoff offers them to her as a summary for the team.
+        seen = list(turn.state.pop("seen", None) or [])
         turn.actions.append(
-            ActionCall(Action.START_HANDOFF, {"area": area or None, "topic": topic})
+            ActionCall(
+                Action.START_HANDOFF, {"area": area or None, "topic": topic, "seen": seen}
+            )
         )
         # The engine's handoff module answers (handoff_queued / _unavailable ...).
         turn.state.update(node=None, slots={})
@@ -340,6 +347,10 @@ class Runner:
                 self._enter(turn, "discreet_set")
         else:
             self._enter(turn, "expired")
+
+
+#: How many visited node ids the state keeps for the handoff summary.
+MAX_SEEN = 16
 
 
 def _clean_state(state: dict[str, Any] | None) -> dict[str, Any]:

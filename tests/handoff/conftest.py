@@ -52,6 +52,8 @@ TEAMS: dict[str, Any] = {
     "fallback_team": "ben-tre",
     "claim_timeout_minutes": 10,
     "idle_reminder_minutes": 30,
+    # The questions before connecting have their own tests (test_desk.py).
+    "ask_before_connecting": False,
 }
 
 
