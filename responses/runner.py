@@ -20,7 +20,14 @@ from typing import Any
 
 from bot.interfaces import Action, ActionCall, TurnContext, TurnResult
 from bot.messages import Button, Outgoing
-from responses.model import DEFAULT_LANGUAGE, GLOBAL_INTENTS, LANGUAGES, Content, Node
+from responses.model import (
+    DEFAULT_LANGUAGE,
+    GLOBAL_INTENTS,
+    LANGUAGES,
+    SYSTEM_NODES,
+    Content,
+    Node,
+)
 
 #: ``{name}`` in a text; names are declared under ``placeholders:``.
 PLACEHOLDER_RE = re.compile(r"\{([a-z_][a-z0-9_]*)\}")
@@ -209,8 +216,9 @@ class Runner:
             return
         node = self.nodes[node_id]
         state["node"] = node_id
-        seen = [str(n) for n in state.get("seen") or [] if n != node_id][-(MAX_SEEN - 1) :]
-        state["seen"] = [*seen, node_id]
+        if node_id == "emergency" or node_id not in _NOT_READING:
+            seen = [str(n) for n in state.get("seen") or [] if n != node_id][-(MAX_SEEN - 1) :]
+            state["seen"] = [*seen, node_id]
         turn.messages += self.render(node_id, turn.language, turn.placeholders)
         if "end" in node.actions:
             turn.actions.append(ActionCall(Action.END))
@@ -219,12 +227,11 @@ class Runner:
         area = turn.slots.get("area")
         # Which parts of the bot she read (node ids, never her words): the
         # handoff offers them to her as a summary for the team.
+        args: dict[str, Any] = {"area": area or None, "topic": topic}
         seen = list(turn.state.pop("seen", None) or [])
-        turn.actions.append(
-            ActionCall(
-                Action.START_HANDOFF, {"area": area or None, "topic": topic, "seen": seen}
-            )
-        )
+        if seen:
+            args["seen"] = seen
+        turn.actions.append(ActionCall(Action.START_HANDOFF, args))
         # The engine's handoff module answers (handoff_queued / _unavailable ...).
         turn.state.update(node=None, slots={})
         turn.state.pop("consent", None)
@@ -349,6 +356,8 @@ class Runner:
             self._enter(turn, "expired")
 
 
+#: Menus, questions and notices: not "parts of the bot she read".
+_NOT_READING = frozenset(SYSTEM_NODES) | HANDOFF_SETUP | {"menu_more", "rights_menu", "safety_menu"}
 #: How many visited node ids the state keeps for the handoff summary.
 MAX_SEEN = 16
 

@@ -165,7 +165,8 @@ def test_concern_goes_to_consent_then_starts_with_topic_concern(chat: Chat) -> N
     chat.press("a:consent")
     result = chat.say("Xã Tân Lập, Phú Thọ", None)
     assert [(a.action, a.args) for a in result.actions] == [
-        ("start_handoff", {"area": "Xã Tân Lập, Phú Thọ", "topic": "concern"})
+        # She read the "worried about someone" page: offered to her as a summary.
+        ("start_handoff", {"area": "Xã Tân Lập, Phú Thọ", "topic": "concern", "seen": ["concern"]})
     ]
 
 
