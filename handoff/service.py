@@ -246,14 +246,14 @@ class HandoffService:
         """People in an open chat are not purged as inactive."""
         return await store.users_in_open_chats(session)
 
-    def team_group_ids(self) -> set[str]:
-        """Telegram groups that are team groups: the adapter stays in these and
-        leaves any other group it is added to."""
+    def team_group_ids(self, channel: str = "telegram") -> set[str]:
+        """Team groups on ``channel``: the Telegram adapter stays in these and
+        leaves any other group; the Zalo Bot adapter reads only these."""
         return {
             address
             for team in self.config.teams
-            for channel, address in team.group_addresses()
-            if channel == "telegram"
+            for ch, address in team.group_addresses()
+            if ch == channel
         }
 
     def background_tasks(self) -> list[Coroutine[Any, Any, None]]:

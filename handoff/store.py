@@ -512,7 +512,12 @@ async def queue_position(session: AsyncSession, request: HandoffRequest) -> int:
         select(func.count(HandoffRequest.id)).where(
             HandoffRequest.status == QUEUED,
             HandoffRequest.team_id == request.team_id,
-            HandoffRequest.queued_at < request.queued_at,
+            HandoffRequest.intake_step.is_(None),
+            or_(
+                HandoffRequest.queued_at < request.queued_at,
+                (HandoffRequest.queued_at == request.queued_at)
+                & (HandoffRequest.id < request.id),
+            ),
         )
     )
     return int(ahead or 0) + 1

@@ -45,6 +45,9 @@ class Inbound:
     message_id: str | None
     text: str | None = None
     attachment: str | None = None
+    #: In a team's Zalo group: who wrote (``address`` is the group). Only team
+    #: groups get this far; other groups are dropped when the update is read.
+    sender_id: str | None = None
 
 
 def platform_id(value: Any) -> str | None:
@@ -137,6 +140,11 @@ class Turns:
         base = Incoming(
             channel=self.channel, address=inbound.address, message_id=inbound.message_id
         )
+        if inbound.sender_id is not None:
+            # A team group: "nhận K7Q2" is for the team side, never an option.
+            base.sender_id = inbound.sender_id
+            base.text = inbound.text
+            return base
         if inbound.attachment is not None:
             base.attachment = inbound.attachment
             return base
