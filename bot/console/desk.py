@@ -78,6 +78,8 @@ class Desk:
                     select(HandoffRequest)
                     .where(
                         HandoffRequest.status == QUEUED,
+                        # Still asking her the questions before connecting: no card yet.
+                        HandoffRequest.intake_step.is_(None),
                         or_(
                             HandoffRequest.team_id.in_(team_ids),
                             HandoffRequest.original_team_id.in_(team_ids),

@@ -77,7 +77,10 @@ async def her_request(rt: Any, address: str = "her-session-0000000000000001") ->
     if any(b.label == "Không, bình thường" for m in replies for b in m.buttons):
         replies = await say(payload=payload(replies, "Không, bình thường"))
     replies = await say(payload=payload(replies, "Bỏ qua"))
-    await say(payload=payload(replies, "Bạo lực trong gia đình"))
+    replies = await say(payload=payload(replies, "Bạo lực trong gia đình"))
+    # The questions before connecting: share the summary, safe to talk.
+    replies = await say(payload=payload(replies, "Đồng ý chia sẻ"))
+    await say(payload=payload(replies, "An toàn"))
     await say(text="chồng tôi hay say rượu")
     state = await desk_of(rt).state("hoa")
     assert len(state["queue"]) >= 1
