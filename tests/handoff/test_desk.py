@@ -88,7 +88,9 @@ class Desk(Harness):
         async with self.db.transaction() as s:
             from sqlalchemy import select
 
-            return (await s.scalars(select(HandoffRequest).order_by(HandoffRequest.id.desc()))).first()
+            return (
+                await s.scalars(select(HandoffRequest).order_by(HandoffRequest.id.desc()))
+            ).first()
 
 
 def config(**changes: Any) -> Any:
@@ -217,7 +219,9 @@ async def test_she_sees_the_summary_agrees_and_says_short_messages_only(asking: 
     async with asking.db.transaction() as s:
         from bot.store import users as user_store
 
-        user, _ = await user_store.load_user(s, asking.db, asking.keyring, "web", "her4", asking.clock())
+        user, _ = await user_store.load_user(
+            s, asking.db, asking.keyring, "web", "her4", asking.clock()
+        )
         user.language = "en"
     first = await asking.user_action(
         "her4",
