@@ -20,7 +20,7 @@ from bot.store.models import DailyCount
 from handoff.models import HandoffAudit, HandoffRequest
 from handoff.teams import TeamsFileError, parse_teams
 from responses import load_runner
-from tests.handoff.conftest import GROUP_A, HOA, LAN, MAI, Harness, RecordingSender
+from tests.handoff.conftest import GROUP_A, HOA, LAN, Harness, RecordingSender
 
 ZGROUP = "g-5566778899"
 ZHOA, ZTHU = "zhoa6ede9afa66b8", "zthu7fefabfb77c9"
