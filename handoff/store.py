@@ -515,8 +515,7 @@ async def queue_position(session: AsyncSession, request: HandoffRequest) -> int:
             HandoffRequest.intake_step.is_(None),
             or_(
                 HandoffRequest.queued_at < request.queued_at,
-                (HandoffRequest.queued_at == request.queued_at)
-                & (HandoffRequest.id < request.id),
+                (HandoffRequest.queued_at == request.queued_at) & (HandoffRequest.id < request.id),
             ),
         )
     )

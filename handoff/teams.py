@@ -221,6 +221,10 @@ class Team(BaseModel):
             raise ValueError(
                 f"two members share the alias {sorted(dup)[0]!r}; aliases must differ within a team"
             )
+        if self.zalo_group_id is not None and any(
+            m.zalo_user_id == self.zalo_group_id for m in self.members
+        ):
+            raise ValueError("zalo_group_id is a member's zalo_user_id: use the group's chat id")
         seen: set[Identity] = set()
         for m in self.members:
             for ident in m.identities():

@@ -101,3 +101,16 @@ def test_bot_update_flat_or_wrapped_and_bad_ones() -> None:
     del broken["message"]["chat"]["id"]
     with pytest.raises(BadUpdate):
         parse_update(broken)
+
+
+def test_team_group_texts_are_read_with_the_sender_other_groups_are_not() -> None:
+    event = load_event("bot_group_text", text="nhận K7Q2")
+    group = event["message"]["chat"]["id"]
+    parsed = parse_update(event, frozenset({group}))
+    assert parsed is not None and parsed.address == group
+    assert parsed.sender_id == "7fefabfb77c990f7e7ba" and parsed.text == "nhận K7Q2"
+    assert parse_update(event, frozenset({"g-another"})) is None
+    image = load_event("bot_group_text")
+    image["event_name"] = "message.image.received"
+    image["message"].pop("text")
+    assert parse_update(image, frozenset({group})) is None
