@@ -30,9 +30,12 @@ TIPS: tuple[Tip, ...] = (
 )
 
 
-def body(ctx: HandoffContext, tip: Tip, language: str) -> str:
-    """The node's texts in her language, joined; empty if the flows lack it."""
-    messages = ctx.render(tip.node, language)
+def body(
+    ctx: HandoffContext, tip: Tip, language: str, placeholders: dict[str, str] | None = None
+) -> str:
+    """The node's texts in her language, joined, with her team's contacts and
+    hours where the text names them; empty if the flows lack the node."""
+    messages = ctx.render(tip.node, language, placeholders)
     return "\n\n".join(m.text for m in messages if m.text.strip()).strip()
 
 
@@ -46,8 +49,10 @@ def menu(ctx: HandoffContext, language: str) -> list[tuple[int, str, str]]:
     return out
 
 
-def pick(ctx: HandoffContext, number: int, language: str) -> str | None:
+def pick(
+    ctx: HandoffContext, number: int, language: str, placeholders: dict[str, str] | None = None
+) -> str | None:
     """Tip number ``number`` (1-based) in her language, or None."""
     if not 1 <= number <= len(TIPS):
         return None
-    return body(ctx, TIPS[number - 1], language) or None
+    return body(ctx, TIPS[number - 1], language, placeholders) or None

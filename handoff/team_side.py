@@ -349,7 +349,12 @@ class TeamSide:
             return [Outgoing(texts.tip_menu(quick_replies.menu(self.ctx, language), language))]
         if isinstance(target, list):
             return target
-        text = quick_replies.pick(self.ctx, int(number), language) if number.isdigit() else None
+        values = self.ctx.team_placeholders(self.ctx.team_of(target))
+        text = (
+            quick_replies.pick(self.ctx, int(number), language, values)
+            if number.isdigit()
+            else None
+        )
         if text is None:
             return [Outgoing(texts.TIP_USAGE)]
         answer = await self.reply(session, target, text, None)

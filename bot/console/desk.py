@@ -253,7 +253,8 @@ class Desk:
 
         async with self.h.db.transaction() as session:
             request = await self._mine(session, login, request_id)
-            text = quick_replies.pick(self.h.ctx, number, request.language)
+            values = self.h.ctx.team_placeholders(self.h.ctx.team_of(request))
+            text = quick_replies.pick(self.h.ctx, number, request.language, values)
             if text is None:
                 return Result(False)
             answer = await self.h.team_side.reply(session, request, text, None)

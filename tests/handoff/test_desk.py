@@ -283,6 +283,10 @@ async def test_tip_lists_vetted_texts_and_sends_one_to_her(desk: Desk) -> None:
     await desk.drain()
     sent = desk.web.texts_to("her7")[-1]
     assert sent.startswith("Tổ hỗ trợ:") and "113" in sent
+    # The hotlines text carries her team's own contacts from the teams file.
+    await desk.zalo_member(ZTHU, "/tip 1")
+    await desk.drain()
+    assert "Công an xã: 0275 000 000" in desk.web.texts_to("her7")[-1]
 
 
 async def test_transfer_to_a_colleague_and_to_another_team(desk: Desk) -> None:
