@@ -345,3 +345,22 @@ async def test_honest_wait_position_and_usual_wait(desk: Desk) -> None:
         from handoff.models import HandoffMessage
 
         assert await s.scalar(select(func.count(HandoffMessage.id))) == 1
+
+
+async def test_to_and_release_from_zalo_as_on_telegram(desk: Desk) -> None:
+    await desk.start("her11")
+    await desk.start("her12")
+    async with desk.db.transaction() as s:
+        from sqlalchemy import select
+
+        rows = (await s.scalars(select(HandoffRequest).order_by(HandoffRequest.id))).all()
+        first, second = rows[-2], rows[-1]
+    await desk.zalo_member(ZTHU, f"nhận {first.alias}")
+    await desk.zalo_member(ZTHU, f"nhan #{second.alias.lower()}")
+    assert "several open chats" in texts(await desk.zalo_member(ZTHU, "hello"))
+    await desk.zalo_member(ZTHU, f"/to {second.alias} Chào chị")
+    await desk.drain()
+    assert desk.web.texts_to("her12")[-1] == "Tổ hỗ trợ: Chào chị"
+    assert "Given back" in texts(await desk.zalo_member(ZTHU, f"/release {first.alias}"))
+    await desk.drain()
+    assert sum(f"nhận {first.alias}" in t for t in desk.zalo.texts_to(ZGROUP)) == 2
