@@ -73,7 +73,8 @@ class TeamSide:
             if claim is None or actor is None:
                 return []  # chatter in the team group is not for the bot
             async with self.ctx.db.transaction() as session:
-                return await self.take_by_text(session, claim.group(1), actor, incoming)
+                taken = await self.take_by_text(session, claim.group(1), actor, incoming)
+            return taken if taken is not None else [Outgoing(texts.UNKNOWN_ALIAS)]
         request_id = payload.removeprefix(TAKE_PREFIX)
         if not request_id.isdigit() or actor is None:
             return [Outgoing(texts.ALERT_CLOSED, alert=True)]
@@ -99,7 +100,11 @@ class TeamSide:
             text = (incoming.text or "").strip()
             claim = _CLAIM.match(text)
             if claim is not None:
-                return await self.take_by_text(session, claim.group(1), me, incoming)
+                # "take care" to her is not a claim: only a code that names a
+                # request is; anything else goes on as a message.
+                taken = await self.take_by_text(session, claim.group(1), me, incoming)
+                if taken is not None:
+                    return taken
             if text.startswith("/"):
                 return await self._command(session, me, text)
             if not text and not incoming.attachment:
@@ -212,13 +217,15 @@ class TeamSide:
 
     async def take_by_text(
         self, session: AsyncSession, code: str, actor: Identity, incoming: Incoming
-    ) -> list[Outgoing]:
-        """ "nhận K7Q2" or "nhận 12" (the number on the card): the same take."""
+    ) -> list[Outgoing] | None:
+        """Taking by text, "nhận K7Q2" or "nhận 12" (the number on the card).
+        None when the code names no request of the actor's teams."""
         if code.isdigit():
-            return await self.take(session, int(code), actor, incoming)
-        request = await store.open_request_by_alias(session, code)
-        if request is None:
-            return [Outgoing(texts.UNKNOWN_ALIAS)]
+            request = await store.request_by_id(session, int(code))
+        else:
+            request = await store.open_request_by_alias(session, code)
+        if request is None or self.member_for(request, actor) is None:
+            return None
         return await self.take(session, request.id, actor, incoming)
 
     async def _note_pressed_card(

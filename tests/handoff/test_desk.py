@@ -364,3 +364,15 @@ async def test_to_and_release_from_zalo_as_on_telegram(desk: Desk) -> None:
     assert "Given back" in texts(await desk.zalo_member(ZTHU, f"/release {first.alias}"))
     await desk.drain()
     assert sum(f"nhận {first.alias}" in t for t in desk.zalo.texts_to(ZGROUP)) == 2
+
+
+async def test_take_care_to_her_is_a_message_not_a_claim(desk: Desk) -> None:
+    await desk.start("her13")
+    request = await desk.request()
+    await desk.zalo_member(ZTHU, f"nhận {request.alias}")
+    await desk.zalo_member(ZTHU, "take care")
+    await desk.zalo_member(ZTHU, "nhận 9999")
+    await desk.drain()
+    assert desk.web.texts_to("her13")[-2:] == ["Tổ hỗ trợ: take care", "Tổ hỗ trợ: nhận 9999"]
+    # In the group a code that names nothing gets a short answer.
+    assert "No open chat" in texts(await desk.zalo_group(ZTHU, "nhận QQQQ"))
