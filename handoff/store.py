@@ -536,7 +536,12 @@ async def claim_buckets(
         )
         .group_by(DailyCount.label)
     )
-    return [(str(label).split("|", 1)[1], int(n or 0)) for label, n in rows.all()]
+    prefix = f"{team_id}|"  # "_" in a team id is a LIKE wildcard: check exactly
+    return [
+        (str(label).removeprefix(prefix), int(n or 0))
+        for label, n in rows.all()
+        if str(label).startswith(prefix)
+    ]
 
 
 async def transcript(session: AsyncSession, request_id: int) -> list[HandoffMessage]:
