@@ -290,7 +290,9 @@ class Engine:
 
     def _is_command_in_handoff(self, incoming: Incoming, intent: str | None) -> bool:
         if incoming.payload is not None:
-            return True
+            # The handoff's own buttons (share the summary? safe to talk? how
+            # long?) are answered by the handoff, not the flows.
+            return not incoming.payload.startswith("ho:")
         if intent == "emergency":
             return True
         if intent in GLOBAL_INTENTS and incoming.text:

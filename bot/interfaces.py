@@ -241,8 +241,9 @@ class Handoff(Protocol):
         """Requests by state, for ``/metrics`` (counts only)."""
         ...
 
-    def team_group_ids(self) -> set[str]:
-        """Telegram chats that are team groups (the adapter leaves any other group)."""
+    def team_group_ids(self, channel: str = "telegram") -> set[str]:
+        """Chats of ``channel`` that are team groups (the Telegram adapter leaves
+        any other group; the Zalo Bot adapter ignores them)."""
         ...
 
     def background_tasks(self) -> list[Coroutine[Any, Any, None]]:

@@ -56,11 +56,16 @@ def cmd_check(args: argparse.Namespace) -> int:
     )
     for t in config.teams:
         groups = ", ".join(f"{c}:{a}" for c, a in t.group_addresses())
+        if t.cards_in_private:
+            groups = "each on-duty member in private (no group)"
+        apps = _apps(t)
         print(
             f"  {t.id}: {t.name} | areas {len(t.areas)} ({', '.join(t.areas[:3])}"
             f"{', ...' if len(t.areas) > 3 else ''}) | hours {t.hours_text() or 'always'} | "
-            f"{len(t.members)} member(s) | cards → {groups}"
+            f"{len(t.members)} member(s) ({apps}) | cards → {groups}"
         )
+        for warning in _warnings(t):
+            print(f"    note: {warning}")
     from nlu.areas import known_place
 
     for i, t in enumerate(config.teams):
@@ -73,6 +78,35 @@ def cmd_check(args: argparse.Namespace) -> int:
                     "name (today's or pre-2025); no answer can be routed to it"
                 )
     return 0
+
+
+def _apps(team: Any) -> str:
+    """How many members can be reached on each app: counts, no ids."""
+    counts: dict[str, int] = {}
+    for member in team.members:
+        for channel, _ident in member.identities():
+            counts[channel] = counts.get(channel, 0) + 1
+    return ", ".join(f"{channel} {n}" for channel, n in sorted(counts.items()))
+
+
+def _warnings(team: Any) -> list[str]:
+    """Valid but worth a look: members who cannot see the team's cards."""
+    out = []
+    zalo_only = [m.alias for m in team.members if m.zalo_user_id and not m.telegram_user_id]
+    if zalo_only and team.telegram_group_id is not None and team.zalo_group_id is None:
+        out.append(
+            f"{', '.join(zalo_only)} only on Zalo but cards go to Telegram: add zalo_group_id, "
+            "or they take requests from the console"
+        )
+    tg_only = [m.alias for m in team.members if m.telegram_user_id and not m.zalo_user_id]
+    if tg_only and team.zalo_group_id is not None and team.telegram_group_id is None:
+        out.append(f"{', '.join(tg_only)} only on Telegram but cards go to a Zalo group")
+    if team.zalo_group_id is not None:
+        out.append(
+            "Zalo Bot groups are not documented by Zalo: if the bot sees no message in the "
+            "group, remove zalo_group_id and cards go to each on-duty member in private"
+        )
+    return out
 
 
 def cmd_list_requests(args: argparse.Namespace) -> int:

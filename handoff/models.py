@@ -84,6 +84,16 @@ class HandoffRequest(Base):
     #: Her voice notes in this chat: None = not asked yet, "asked", "text"
     #: (transcript only) or "voice" (the audio goes on too). Migration 0008.
     voice_choice: Mapped[str | None] = mapped_column(String(8), nullable=True)
+    #: Before the cards go out she is asked two things: "summary" (may the team
+    #: see a short summary?) then "safety" (is it safe to talk now?); None once
+    #: she answered (or the questions timed out) and the cards are posted.
+    intake_step: Mapped[str | None] = mapped_column(String(8), nullable=True)
+    #: Her answer to "is it safe to talk now?": "yes", "short", "no" or None.
+    safe_now: Mapped[str | None] = mapped_column(String(8), nullable=True)
+    #: Sealed JSON of the summary she agreed to share (labels of the parts of
+    #: the bot she read, whether the danger answer was shown, the official area):
+    #: never her words. None when she said no or was not asked.
+    summary_enc: Mapped[str | None] = mapped_column(Text, nullable=True)
 
     __table_args__ = (
         # Unique among open requests only: a closed request's alias may return.
@@ -180,3 +190,16 @@ class HandoffSeen(Base):
     chat_key: Mapped[str] = mapped_column(String(64), primary_key=True)
     ref: Mapped[str] = mapped_column(String(32), primary_key=True)
     created_at: Mapped[datetime] = mapped_column(index=True)
+
+
+class HandoffDuty(Base):
+    """Who of a team is on duty (``/on``, ``/off``, the console toggle). Keyed by
+    the team and the member's alias, the team's own label: no platform id. A
+    member without a row follows the team's ``on_duty_by_default``."""
+
+    __tablename__ = "handoff_duty"
+
+    team_id: Mapped[str] = mapped_column(String(32), primary_key=True)
+    member_alias: Mapped[str] = mapped_column(String(32), primary_key=True)
+    on_duty: Mapped[bool] = mapped_column(default=True)
+    changed_at: Mapped[datetime]

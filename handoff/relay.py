@@ -56,6 +56,10 @@ def parse_ref(value: str | None) -> tuple[int, str] | None:
     return int(parts[1]), parts[2]
 
 
+def tag_of(alias: str) -> str:
+    return texts.tag(alias)
+
+
 class Relay:
     def __init__(self, ctx: HandoffContext) -> None:
         self.ctx = ctx
@@ -171,6 +175,23 @@ class Relay:
                     )
                 request.from_user_count += 1
             row.delivered = True
+        return len(rows)
+
+    async def transcript_to_member(self, session: AsyncSession, request: HandoffRequest) -> int:
+        """After a release or a transfer: what was said before, for the member
+        who holds the request now (messages already relayed; the ones she wrote
+        while waiting follow through :meth:`deliver_held`)."""
+        rows = [r for r in await store.transcript(session, request.id) if r.delivered]
+        if not rows:
+            return 0
+        lines = []
+        for row in rows:
+            who = tag_of(request.alias) if row.kind == "user" else "Tổ / Team"
+            lines.append(
+                f"{texts.when(row.created_at)} {who}: {self.ctx.keyring.open(row.body_enc)}"
+            )
+        for part in chunks("\n".join(lines)):
+            self.to_member(session, request, texts.transcript_to_member(request.alias, [part]))
         return len(rows)
 
     async def from_member(

@@ -19,7 +19,7 @@ from handoff.context import HandoffContext
 from handoff.models import ACTIVE, CLOSED, OPEN_STATES, QUEUED, HandoffRequest
 from handoff.relay import Relay, ref
 from handoff.routing import Route
-from handoff.teams import Member, Team
+from handoff.teams import ZALO_BOT_CHANNEL, Member, Team
 
 log = logging.getLogger(__name__)
 
@@ -36,8 +36,13 @@ class Requests:
         language: str,
         routed: Route,
         topic: str | None,
+        *,
+        ask: bool = False,
+        summary: dict[str, object] | None = None,
     ) -> HandoffRequest:
-        """A queued request under a fresh alias, with a card in each team group."""
+        """A queued request under a fresh alias, with a card in each team group;
+        with ``ask`` the cards wait until she answered the questions before
+        connecting (summary, safe to talk), see :meth:`finish_intake`."""
         now = self.ctx.clock()
         request = await store.create_request(
             session,
@@ -56,9 +61,12 @@ class Requests:
                 "last_activity_at": now,
                 "from_user_count": 0,
                 "from_member_count": 0,
+                "intake_step": "summary" if ask else None,
+                "summary_enc": self.ctx.keyring.seal_json(summary) if summary else None,
             },
         )
-        await self.post_cards(session, request, routed.team)
+        if not ask:
+            await self.post_cards(session, request, routed.team)
         detail = "matched" if routed.matched else "fallback"
         await store.audit(session, now, "queued", request, detail=detail)
         # The request number alone: a team (her commune) next to her pseudonym
@@ -143,15 +151,61 @@ class Requests:
         )
         return True
 
+    async def finish_intake(self, session: AsyncSession, request: HandoffRequest) -> bool:
+        """Her answers are in (or the questions timed out): the request joins
+        the queue now and the cards go out. False if another caller did it."""
+        now = self.ctx.clock()
+        if not await store.transition(
+            session,
+            request,
+            expect=(QUEUED,),
+            values={"intake_step": None, "queued_at": now, "last_activity_at": now},
+            extra=HandoffRequest.intake_step.is_not(None),
+        ):
+            return False
+        await self.post_cards(session, request, self.ctx.team_of(request))
+        return True
+
+    def card_extra(self, request: HandoffRequest) -> list[str]:
+        """Her answers before connecting, for the card and the connected notice:
+        the summary she agreed to share and whether it is safe to talk."""
+        from handoff import summary
+
+        lines = [texts.safe_line(request.safe_now)]
+        if request.summary_enc and request.intake_step is None:
+            shared = self.ctx.keyring.open_json(request.summary_enc)
+            lines += ["📋 Tóm tắt (cô ấy đồng ý) / Summary (she agreed):", *summary.lines(shared)]
+        return lines
+
     async def post_cards(
         self, session: AsyncSession, request: HandoffRequest, team: Team, note: str = ""
     ) -> None:
-        """A request card with the Take button in each of the team's groups.
-        Only alias, area, language, topic and waiting time: never content."""
+        """A request card in each of the team's groups: with the Take button
+        where the app has buttons, with "nhận K7Q2" on the Zalo Bot Platform.
+        A team with no group gets the card in each on-duty member's private
+        chat. Only alias, area, language, topic, her answers before connecting
+        and the waiting time: never content."""
+        from handoff import duty
+
         area, topic = store.open_details(self.ctx.keyring, request)
-        text = texts.card(request.alias, area, request.language, topic, request.queued_at, note)
-        for channel, address in team.group_addresses():
-            message = Outgoing(text, buttons=[Button(texts.TAKE_LABEL, f"ho:take:{request.id}")])
+        text = texts.card(
+            request.alias,
+            area,
+            request.language,
+            topic,
+            request.queued_at,
+            note,
+            extra=self.card_extra(request),
+        )
+        places = list(team.group_addresses())
+        if team.cards_in_private:
+            places = [m.reply_identity for m in await duty.on_duty(session, team)]
+        for channel, address in places:
+            if channel == ZALO_BOT_CHANNEL or team.cards_in_private:
+                message = Outgoing(f"{text}\n{texts.claim_hint(request.alias, request.id)}")
+            else:
+                take = Button(texts.TAKE_LABEL, f"ho:take:{request.id}")
+                message = Outgoing(text, buttons=[take])
             item = self.ctx.outbox.to_address(
                 session, channel, address, message, ref=ref(request, "card")
             )

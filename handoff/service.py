@@ -23,19 +23,19 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from bot.crypto import KeyRing
 from bot.interfaces import Action, ActionCall, Failure, FlowRunner
 from bot.logs import short
-from bot.messages import Incoming, Outgoing, utcnow
+from bot.messages import Button, Incoming, Outgoing, utcnow
 from bot.outbox import Outbox
 from bot.stats import Stats
 from bot.store import kv
 from bot.store.db import Database
 from bot.store.models import OutboxItem, User
-from handoff import store, texts
+from handoff import duty, store, summary, texts, waiting
 from handoff.context import Clock, HandoffContext, HandoffLimits
 from handoff.copies import MemberCopies
 from handoff.models import ACTIVE, OPEN_STATES, QUEUED, HandoffRequest
 from handoff.relay import Relay, parse_ref, ref
 from handoff.requests import Requests
-from handoff.routing import route
+from handoff.routing import Route, route
 from handoff.team_side import TeamSide
 from handoff.teams import TeamsConfig
 from handoff.timers import Timers
@@ -44,6 +44,59 @@ log = logging.getLogger(__name__)
 
 #: The one channel that can pass her voice on to a member (by file reference).
 VOICE_CHANNEL = "telegram"
+WAIT_PAYLOAD = "ho:wait"
+_SAFE = {"ho:safe:yes": "yes", "ho:safe:short": "short", "ho:safe:no": "no"}
+#: Typed answers to the questions before connecting (Zalo numbers come as
+#: payloads already; these are for typed words).
+_TYPED = {
+    "summary": {
+        "co": "ho:share:yes",
+        "có": "ho:share:yes",
+        "yes": "ho:share:yes",
+        "dong y": "ho:share:yes",
+        "đồng ý": "ho:share:yes",
+        "khong": "ho:share:no",
+        "không": "ho:share:no",
+        "no": "ho:share:no",
+    },
+    "safety": {
+        "co": "ho:safe:yes",
+        "có": "ho:safe:yes",
+        "yes": "ho:safe:yes",
+        "an toan": "ho:safe:yes",
+        "an toàn": "ho:safe:yes",
+        "khong": "ho:safe:no",
+        "không": "ho:safe:no",
+        "no": "ho:safe:no",
+    },
+}
+_WAIT_WORDS = ("còn bao lâu", "con bao lau", "bao lâu", "bao lau", "how long", "how much longer")
+
+
+def _answer_of(text: str | None, step: str | None) -> str | None:
+    if not text or step not in _TYPED:
+        return None
+    folded = " ".join(text.casefold().strip(" .!?").split())
+    return _TYPED[str(step)].get(folded)
+
+
+def _asks_wait(text: str | None) -> bool:
+    """ "còn bao lâu?", "how long": short questions about the wait only."""
+    if not text or len(text.split()) > 6:
+        return False
+    folded = text.casefold()
+    return any(w in folded for w in _WAIT_WORDS)
+
+
+def _with_buttons(
+    messages: list[Outgoing], table: dict[str, list[tuple[str, str]]], language: str
+) -> None:
+    if messages:
+        pairs = table.get(language) or table["vi"]
+        mine = [Button(label, payload) for label, payload in pairs]
+        messages[-1].buttons = [*mine, *messages[-1].buttons]
+
+
 #: How long team update ids are kept for dedupe (redeliveries come within minutes).
 SEEN_KEEP = timedelta(days=3)
 
@@ -136,6 +189,9 @@ class HandoffService:
         request = await store.open_request_for_user(session, user.key)
         if request is None:
             return []
+        intake = await self._while_open(session, request, incoming)
+        if intake is not None:
+            return intake
         emergency = intent == "emergency"
         if (
             request.status == QUEUED
@@ -262,14 +318,14 @@ class HandoffService:
         """People in an open chat are not purged as inactive."""
         return await store.users_in_open_chats(session)
 
-    def team_group_ids(self) -> set[str]:
-        """Telegram groups that are team groups: the adapter stays in these and
-        leaves any other group it is added to."""
+    def team_group_ids(self, channel: str = "telegram") -> set[str]:
+        """Team groups on ``channel``: the Telegram adapter stays in these and
+        leaves any other group; the Zalo Bot adapter reads only these."""
         return {
             address
             for team in self.config.teams
-            for channel, address in team.group_addresses()
-            if channel == "telegram"
+            for ch, address in team.group_addresses()
+            if ch == channel
         }
 
     def background_tasks(self) -> list[Coroutine[Any, Any, None]]:
@@ -323,15 +379,91 @@ class HandoffService:
         area_arg = args.get("area")
         topic = args.get("topic")
         routed = route(str(area_arg) if area_arg else None, self.config)
-        await self.requests.create(
-            session, user.key, language, routed, str(topic) if topic else None
+        if (
+            not await duty.anyone_on(session, routed.team)
+            and routed.team.id != self.config.fallback.id
+        ):
+            if await duty.anyone_on(session, self.config.fallback):
+                routed = Route(self.config.fallback, routed.area, routed.matched)
+        ask = self.config.ask_before_connecting
+        shared = summary.build(
+            args.get("seen"),
+            str(topic) if topic else None,
+            routed.area if routed.matched else None,
+            language,
+        )
+        request = await self.requests.create(
+            session,
+            user.key,
+            language,
+            routed,
+            str(topic) if topic else None,
+            ask=ask,
+            summary=shared if ask else None,
         )
         await self._flood_check(session, hour_ago)
-        placeholders = self.ctx.team_placeholders(routed.team)
-        if not routed.team.is_open(self.ctx.clock()):
-            self.ctx.count("out_of_hours", routed.team.id)
-            return render("handoff_out_of_hours", language, placeholders)
-        return render("handoff_queued", language, placeholders)
+        out: list[Outgoing] = []
+        if not await duty.anyone_on(session, routed.team):
+            # Told at once, not after the claim timeout: nobody would see the card.
+            self.ctx.count("nobody_on_duty", routed.team.id)
+            out += render(
+                "handoff_nobody_on_duty", language, self.ctx.team_placeholders(routed.team)
+            )
+        if ask:
+            return out + self._ask_summary(request, language, shared)
+        return out + await self._queued_notice(session, request)
+
+    def _ask_summary(
+        self, request: HandoffRequest, language: str, shared: dict[str, Any]
+    ) -> list[Outgoing]:
+        """She sees exactly what would be shared, then says yes or no."""
+        messages = self.ctx.render(
+            "handoff_share_summary", language, {"summary": summary.text(shared)}
+        )
+        _with_buttons(messages, texts.SHARE_BUTTONS, language)
+        return messages
+
+    async def _queued_notice(
+        self, session: AsyncSession, request: HandoffRequest
+    ) -> list[Outgoing]:
+        """What she reads once her request is in the queue, with a button to ask
+        where she is in it."""
+        language = request.language
+        team = self.ctx.team_of(request)
+        placeholders = self.ctx.team_placeholders(team)
+        if not team.is_open(self.ctx.clock()):
+            self.ctx.count("out_of_hours", team.id)
+            messages = self.ctx.render("handoff_out_of_hours", language, placeholders)
+        else:
+            messages = self.ctx.render("handoff_queued", language, placeholders)
+        if messages:
+            label = texts.WAIT_BUTTON.get(language, texts.WAIT_BUTTON["vi"])
+            messages[-1].buttons = [Button(label, WAIT_PAYLOAD), *messages[-1].buttons]
+        return messages
+
+    async def _while_open(
+        self, session: AsyncSession, request: HandoffRequest, incoming: Incoming
+    ) -> list[Outgoing] | None:
+        """Her answers to the questions before connecting, and "how long?";
+        None when the message is for the member."""
+        language = request.language
+        answer = incoming.payload or _answer_of(incoming.text, request.intake_step)
+        if request.status == QUEUED and (answer == WAIT_PAYLOAD or _asks_wait(incoming.text)):
+            return await waiting.answer(self.ctx, session, request)
+        if request.intake_step == "summary" and answer in ("ho:share:yes", "ho:share:no"):
+            if answer == "ho:share:no":
+                request.summary_enc = None
+            request.intake_step = "safety"
+            messages = self.ctx.render("handoff_safe_now", language)
+            _with_buttons(messages, texts.SAFE_BUTTONS, language)
+            return messages
+        if request.intake_step == "safety" and answer in _SAFE:
+            request.safe_now = _SAFE[answer]
+            await self.requests.finish_intake(session, request)
+            return await self._queued_notice(session, request)
+        if incoming.payload is not None and incoming.payload.startswith("ho:"):
+            return []  # an old button: nothing to do
+        return None
 
     async def _flood_check(self, session: AsyncSession, hour_ago: datetime) -> None:
         """Above the flood threshold the team is told, once an hour across all

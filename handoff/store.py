@@ -20,7 +20,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.crypto import KeyRing
 from bot.store.db import Database
-from bot.store.models import OutboxItem, User
+from bot.store.models import DailyCount, OutboxItem, User
 from handoff.models import (
     ACTIVE,
     CLOSED,
@@ -30,6 +30,7 @@ from handoff.models import (
     HandoffCard,
     HandoffConsent,
     HandoffCopy,
+    HandoffDuty,
     HandoffMessage,
     HandoffRequest,
     HandoffSeen,
@@ -170,6 +171,17 @@ async def audit(
             team_id=request.team_id,
             member_alias=member_alias,
             detail=detail[:64] if detail else None,
+        )
+    )
+
+
+async def audit_team(
+    session: AsyncSession, at: datetime, event: str, team_id: str, member_alias: str
+) -> None:
+    """A team event with no request (on duty, off duty)."""
+    session.add(
+        HandoffAudit(
+            at=at, event=event, request_alias="-", team_id=team_id, member_alias=member_alias
         )
     )
 
@@ -509,7 +521,9 @@ async def sent_refs(
 async def queued_count(session: AsyncSession, team_ids: list[str]) -> int:
     n = await session.scalar(
         select(func.count(HandoffRequest.id)).where(
-            HandoffRequest.status == QUEUED, HandoffRequest.team_id.in_(team_ids)
+            HandoffRequest.status == QUEUED,
+            HandoffRequest.team_id.in_(team_ids),
+            HandoffRequest.intake_step.is_(None),
         )
     )
     return int(n or 0)
@@ -534,6 +548,7 @@ async def due_escalations(
     due = select(HandoffRequest).where(
         HandoffRequest.status == QUEUED,
         HandoffRequest.escalated_at.is_(None),
+        HandoffRequest.intake_step.is_(None),
         HandoffRequest.queued_at <= cutoff,
     )
     due = db.for_update(due.order_by(HandoffRequest.id).limit(limit), skip_locked=True)
@@ -591,8 +606,12 @@ async def held_count(session: AsyncSession, request_id: int) -> int:
 
 
 def _queue_of(team_ids: list[str]) -> ColumnElement[bool]:
-    return (HandoffRequest.status == QUEUED) & or_(
-        HandoffRequest.team_id.in_(team_ids), HandoffRequest.original_team_id.in_(team_ids)
+    """Her teams' waiting requests whose cards are out (not still asking her
+    the questions before connecting)."""
+    return (
+        (HandoffRequest.status == QUEUED)
+        & HandoffRequest.intake_step.is_(None)
+        & or_(HandoffRequest.team_id.in_(team_ids), HandoffRequest.original_team_id.in_(team_ids))
     )
 
 
@@ -610,3 +629,96 @@ async def queue_page(
         .limit(limit)
     )
     return list(rows.all()), int(total or 0)
+
+
+# ---- duty, queue and transfer -------------------------------------------------------
+
+
+async def duty_rows(session: AsyncSession, team_id: str) -> dict[str, bool]:
+    """member alias → on duty, for members who ever said /on or /off."""
+    rows = await session.execute(
+        select(HandoffDuty.member_alias, HandoffDuty.on_duty).where(HandoffDuty.team_id == team_id)
+    )
+    return {str(alias): bool(on) for alias, on in rows.all()}
+
+
+async def set_duty(
+    session: AsyncSession, db: Database, team_id: str, member_alias: str, on: bool, at: datetime
+) -> None:
+    stmt = db.insert(HandoffDuty).values(
+        team_id=team_id, member_alias=member_alias, on_duty=on, changed_at=at
+    )
+    await session.execute(
+        stmt.on_conflict_do_update(
+            index_elements=["team_id", "member_alias"], set_={"on_duty": on, "changed_at": at}
+        )
+    )
+
+
+async def queue_position(session: AsyncSession, request: HandoffRequest) -> int:
+    """1 for the first in her team's queue: requests of the same team queued
+    before hers (oldest are shown first on every channel)."""
+    ahead = await session.scalar(
+        select(func.count(HandoffRequest.id)).where(
+            HandoffRequest.status == QUEUED,
+            HandoffRequest.team_id == request.team_id,
+            HandoffRequest.intake_step.is_(None),
+            or_(
+                HandoffRequest.queued_at < request.queued_at,
+                (HandoffRequest.queued_at == request.queued_at) & (HandoffRequest.id < request.id),
+            ),
+        )
+    )
+    return int(ahead or 0) + 1
+
+
+async def claim_buckets(
+    session: AsyncSession, team_id: str, since_day: str
+) -> list[tuple[str, int]]:
+    """(bucket upper bound in seconds or "more", count) of the team's claims
+    since ``since_day``, from the daily statistics (counts, no person)."""
+    rows = await session.execute(
+        select(DailyCount.label, func.sum(DailyCount.count))
+        .where(
+            DailyCount.metric == "claim_seconds",
+            DailyCount.day >= since_day,
+            DailyCount.label.like(f"{team_id}|%"),
+        )
+        .group_by(DailyCount.label)
+    )
+    prefix = f"{team_id}|"  # "_" in a team id is a LIKE wildcard: check exactly
+    return [
+        (str(label).removeprefix(prefix), int(n or 0))
+        for label, n in rows.all()
+        if str(label).startswith(prefix)
+    ]
+
+
+async def transcript(session: AsyncSession, request_id: int) -> list[HandoffMessage]:
+    """Her and the team's messages of a request, oldest first (no notes)."""
+    stmt = (
+        select(HandoffMessage)
+        .where(HandoffMessage.request_id == request_id, HandoffMessage.kind != "note")
+        .order_by(HandoffMessage.id)
+    )
+    return list((await session.scalars(stmt)).all())
+
+
+async def due_intakes(
+    session: AsyncSession, db: Database, cutoff: datetime, limit: int
+) -> list[HandoffRequest]:
+    """Requests whose questions before connecting were not answered in time."""
+    due = select(HandoffRequest).where(
+        HandoffRequest.status == QUEUED,
+        HandoffRequest.intake_step.is_not(None),
+        HandoffRequest.created_at <= cutoff,
+    )
+    due = db.for_update(due.order_by(HandoffRequest.id).limit(limit), skip_locked=True)
+    return list((await session.scalars(due)).all())
+
+
+async def open_request_by_alias(session: AsyncSession, alias: str) -> HandoffRequest | None:
+    stmt = select(HandoffRequest).where(
+        HandoffRequest.alias == normalise_alias(alias), HandoffRequest.status != CLOSED
+    )
+    return (await session.scalars(stmt)).first()

@@ -13,6 +13,7 @@ team group is never mistaken for a person asking for help.
 from __future__ import annotations
 
 import logging
+import re
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -29,6 +30,12 @@ from handoff.teams import Identity, Member, Team
 log = logging.getLogger(__name__)
 
 TAKE_PREFIX = "ho:take:"
+#: A take written as text (apps without buttons, or any private chat):
+#: "nhận K7Q2", "nhan #K7Q2", "take K7Q2", "take 12", after an optional @mention.
+_CLAIM = re.compile(
+    r"^\s*(?:@\S+\s+)?(?:nh[aậâ]n|take|claim)\s+#?([A-Za-z0-9]{1,8})\s*[.!]?\s*$",
+    re.IGNORECASE,
+)
 #: How many of a member's recent relayed messages are searched for a reply target.
 REPLY_LOOKBACK = 500
 
@@ -64,7 +71,12 @@ class TeamSide:
     ) -> list[Outgoing]:
         payload = incoming.payload or ""
         if not payload.startswith(TAKE_PREFIX):
-            return []  # chatter in the team group is not for the bot
+            claim = _CLAIM.match(incoming.text or "")
+            if claim is None or actor is None:
+                return []  # chatter in the team group is not for the bot
+            async with self.ctx.db.transaction() as session:
+                taken = await self.take_by_text(session, claim.group(1), actor, incoming)
+            return taken if taken is not None else [Outgoing(texts.UNKNOWN_ALIAS)]
         request_id = payload.removeprefix(TAKE_PREFIX)
         if not request_id.isdigit() or actor is None:
             return [Outgoing(texts.ALERT_CLOSED, alert=True)]
@@ -88,6 +100,13 @@ class TeamSide:
                 # in a member's chat they all mean "how does this work".
                 return await self._command(session, me, "/help")
             text = (incoming.text or "").strip()
+            claim = _CLAIM.match(text)
+            if claim is not None:
+                # "take care" to her is not a claim: only a code that names a
+                # request is; anything else goes on as a message.
+                taken = await self.take_by_text(session, claim.group(1), me, incoming)
+                if taken is not None:
+                    return taken
             if text.startswith("/"):
                 return await self._command(session, me, text, incoming)
             if not text and not incoming.attachment:
@@ -136,8 +155,11 @@ class TeamSide:
         member = self.member_for(request, actor)
         if member is None:
             return [Outgoing(texts.ALERT_NOT_MEMBER, alert=True)]
-        channel, address = member.reply_identity
+        channel, address = member.reply_identity_for(actor)
         member_key = self.ctx.keyring.user_key(channel, address)
+        if request.status == QUEUED and request.intake_step is not None:
+            # Her questions before connecting are still open: no card is out yet.
+            return [Outgoing(texts.ALERT_CLOSED, alert=True)]
         if request.status != QUEUED:
             mine = request.member_key in self.member_keys(actor)
             return [
@@ -168,14 +190,7 @@ class TeamSide:
         await self.requests.finish_cards(
             session, request, texts.card_taken(request.alias, member.alias)
         )
-        area, topic = store.open_details(self.ctx.keyring, request)
-        self.relay.to_member(
-            session,
-            request,
-            texts.connected(request.alias, area, request.language, topic),
-            kind="connect",
-        )
-        await self.relay.deliver_held(session, request)
+        await self.connect(session, request)
         await self.relay.to_user(
             session, request, self.ctx.render("handoff_connected", request.language)
         )
@@ -185,6 +200,37 @@ class TeamSide:
             record_claim(self.ctx.stats, request.team_id, waited)
         log.info("handoff %s claimed", request.id)
         return [Outgoing(texts.ALERT_TAKEN_BY_YOU, alert=True)]
+
+    async def connect(self, session: AsyncSession, request: HandoffRequest) -> None:
+        """The member who now holds the request learns what the card said, her
+        answers before connecting, the transcript so far (after a release or a
+        transfer) and what she wrote while waiting."""
+        area, topic = store.open_details(self.ctx.keyring, request)
+        extra = self.requests.card_extra(request)
+        hint = texts.first_message_hint(request.safe_now)
+        if hint:
+            extra.append(hint)
+        self.relay.to_member(
+            session,
+            request,
+            texts.connected(request.alias, area, request.language, topic, extra),
+            kind="connect",
+        )
+        await self.relay.transcript_to_member(session, request)
+        await self.relay.deliver_held(session, request)
+
+    async def take_by_text(
+        self, session: AsyncSession, code: str, actor: Identity, incoming: Incoming
+    ) -> list[Outgoing] | None:
+        """Taking by text, "nhận K7Q2" or "nhận 12" (the number on the card).
+        None when the code names no request of the actor's teams."""
+        if code.isdigit():
+            request = await store.request_by_id(session, int(code))
+        else:
+            request = await store.open_request_by_alias(session, code)
+        if request is None or self.member_for(request, actor) is None:
+            return None
+        return await self.take(session, request.id, actor, incoming)
 
     async def _note_pressed_card(
         self, session: AsyncSession, request: HandoffRequest, incoming: Incoming
@@ -251,6 +297,12 @@ class TeamSide:
             queued = await store.queued_count(session, team_ids)
             items = [(r.alias, store.open_details(self.ctx.keyring, r)[0]) for r in mine]
             return [Outgoing(texts.open_chats(items, queued))]
+        if command in {"/on", "/off"}:
+            return await self.duty(session, me, command == "/on")
+        if command == "/tip":
+            return await self._tip(session, me, rest)
+        if command == "/transfer":
+            return await self._transfer(session, me, rest)
         if command == "/to":
             alias, _, body = rest.partition(" ")
             if not alias or not body.strip():
@@ -283,6 +335,59 @@ class TeamSide:
                 return [Outgoing(texts.released(target.alias))]
             return [Outgoing(texts.UNKNOWN_ALIAS)]
         return [Outgoing(texts.HELP)]
+
+    async def duty(self, session: AsyncSession, me: Identity, on: bool) -> list[Outgoing]:
+        """/on, /off: in every team this member belongs to."""
+        now = self.ctx.clock()
+        for team, member in self.ctx.config.teams_of(me):
+            await store.set_duty(session, self.ctx.db, team.id, member.alias, on, now)
+            await store.audit_team(session, now, "on" if on else "off", team.id, member.alias)
+        return [Outgoing(texts.DUTY_ON if on else texts.DUTY_OFF)]
+
+    async def _pick(
+        self, session: AsyncSession, me: Identity, code: str | None
+    ) -> HandoffRequest | list[Outgoing]:
+        if code:
+            found = await self._by_alias(session, me, code)
+            return found if found is not None else [Outgoing(texts.UNKNOWN_ALIAS)]
+        return await self._target(session, me, None)
+
+    async def _tip(self, session: AsyncSession, me: Identity, rest: str) -> list[Outgoing]:
+        """/tip: the numbered list in her language; /tip N [CODE]: send it to her."""
+        from handoff import quick_replies
+
+        words = rest.split()
+        number = words[0] if words else ""
+        target = await self._pick(session, me, words[1] if len(words) > 1 else None)
+        language = target.language if isinstance(target, HandoffRequest) else "vi"
+        if not number:
+            return [Outgoing(texts.tip_menu(quick_replies.menu(self.ctx, language), language))]
+        if isinstance(target, list):
+            return target
+        values = self.ctx.team_placeholders(self.ctx.team_of(target))
+        text = (
+            quick_replies.pick(self.ctx, int(number), language, values)
+            if number.isdigit()
+            else None
+        )
+        if text is None:
+            return [Outgoing(texts.TIP_USAGE)]
+        answer = await self.reply(session, target, text, None)
+        return answer or [Outgoing(texts.TIP_SENT)]
+
+    async def _transfer(self, session: AsyncSession, me: Identity, rest: str) -> list[Outgoing]:
+        """/transfer TEAM|COLLEAGUE [CODE]: see :mod:`handoff.transfer`."""
+        from handoff.transfer import transfer
+
+        words = rest.split()
+        if not words:
+            return [Outgoing(texts.TRANSFER_USAGE)]
+        target = await self._pick(session, me, words[1] if len(words) > 1 else None)
+        if isinstance(target, list):
+            return target
+        member = self.member_for(target, me) or _anonymous()
+        done = await transfer(self, session, target, member, words[0])
+        return [Outgoing(done if done else texts.TRANSFER_UNKNOWN)]
 
     async def reply(
         self,

@@ -29,6 +29,11 @@ VN_TZ = timezone(timedelta(hours=7), "Asia/Ho_Chi_Minh")
 
 #: Channel of the web console's team side (built later); the demo team lives there.
 CONSOLE_CHANNEL = "console"
+#: Channel names of the team's messaging apps (as the adapters name them).
+TELEGRAM_CHANNEL = "telegram"
+ZALO_BOT_CHANNEL = "zalo_bot"
+#: Zalo Bot Platform ids are opaque strings (hex in every update seen so far).
+_ZALO_ID = re.compile(r"^[A-Za-z0-9_-]{4,64}$")
 DEMO_TEAM_ID = "demo"
 #: An area pattern that matches every area (the demo team, or a catch-all team).
 ANY_AREA = "*"
@@ -88,6 +93,9 @@ class Member(BaseModel):
 
     alias: str = Field(min_length=1, max_length=32)
     telegram_user_id: int | None = None
+    #: The member's Zalo Bot Platform user id (the ``chat.id`` of her private chat
+    #: with the bot); a member may have it next to, or instead of, Telegram.
+    zalo_user_id: str | None = None
     #: Web console login (set by the console later); an identity on the "console" channel.
     console_id: str | None = Field(None, min_length=1, max_length=64)
 
@@ -99,10 +107,18 @@ class Member(BaseModel):
             raise ValueError("must be a short single-line name")
         return value
 
+    @field_validator("zalo_user_id", mode="before")
+    @classmethod
+    def _zalo_id_ok(cls, value: object) -> object:
+        return _zalo_id(value, "zalo_user_id", "the id of the member's private chat with the bot")
+
     @model_validator(mode="after")
     def _has_identity(self) -> Member:
-        if self.telegram_user_id is None and self.console_id is None:
-            raise ValueError("needs telegram_user_id (the member's numeric Telegram user id)")
+        if self.telegram_user_id is None and self.console_id is None and not self.zalo_user_id:
+            raise ValueError(
+                "needs telegram_user_id (the member's numeric Telegram user id) "
+                "or zalo_user_id (her Zalo Bot Platform user id)"
+            )
         if self.telegram_user_id is not None and self.telegram_user_id <= 0:
             raise ValueError(
                 "telegram_user_id must be a person's (positive) user id, not a group id"
@@ -112,15 +128,37 @@ class Member(BaseModel):
     def identities(self) -> list[Identity]:
         ids: list[Identity] = []
         if self.telegram_user_id is not None:
-            ids.append(("telegram", str(self.telegram_user_id)))
+            ids.append((TELEGRAM_CHANNEL, str(self.telegram_user_id)))
+        if self.zalo_user_id is not None:
+            ids.append((ZALO_BOT_CHANNEL, self.zalo_user_id))
         if self.console_id is not None:
             ids.append((CONSOLE_CHANNEL, self.console_id))
         return ids
 
     @property
     def reply_identity(self) -> Identity:
-        """Where her messages are relayed to: the member's private chat."""
+        """Where her messages are relayed to by default: the member's private chat."""
         return self.identities()[0]
+
+    def reply_identity_for(self, actor: Identity) -> Identity:
+        """Where her messages go when this member takes a request as ``actor``:
+        the private chat on the app the member took it from (a Take pressed in a
+        Telegram group is the member's Telegram identity already)."""
+        return actor if actor in self.identities() else self.reply_identity
+
+
+def _zalo_id(value: object, field: str, what: str) -> object:
+    """A Zalo id written as text (or a number YAML read as one), checked for shape."""
+    if value is None:
+        return None
+    if isinstance(value, bool) or not isinstance(value, (str, int)):
+        raise ValueError(f"must be {what}, written as text")
+    text = str(value).strip()
+    if not _ZALO_ID.fullmatch(text):
+        raise ValueError(
+            f"{field} must be {what}: 4-64 letters, digits, '-' or '_' (got {len(text)} chars)"
+        )
+    return text
 
 
 class Team(BaseModel):
@@ -130,11 +168,23 @@ class Team(BaseModel):
     name: str = Field(min_length=1, max_length=120)
     areas: list[str] = Field(min_length=1)
     telegram_group_id: int | None = None
+    #: A Zalo group the bot (Zalo Bot Platform) was added to: cards are posted
+    #: there as plain text. Leave it out when no group is usable: cards then go
+    #: to each on-duty member's private chat with the bot.
+    zalo_group_id: str | None = None
     #: The console's queue for this team (the demo team); an address on the "console" channel.
     console_group: str | None = None
     hours: str | None = None
     contacts: list[str] = Field(default_factory=list)
     members: list[Member] = Field(min_length=1)
+    #: Whether a member counts as on duty before her first /on or /off.
+    #: True: everyone is on duty until they say /off. False: nobody is until /on.
+    on_duty_by_default: bool = True
+
+    @field_validator("zalo_group_id", mode="before")
+    @classmethod
+    def _zalo_group_ok(cls, value: object) -> object:
+        return _zalo_id(value, "zalo_group_id", "the chat id of the team's Zalo group")
 
     @field_validator("areas")
     @classmethod
@@ -153,9 +203,15 @@ class Team(BaseModel):
 
     @model_validator(mode="after")
     def _checks(self) -> Team:
-        if self.telegram_group_id is None and self.console_group is None:
+        if (
+            self.telegram_group_id is None
+            and self.console_group is None
+            and self.zalo_group_id is None
+            and not any(m.zalo_user_id for m in self.members)
+        ):
             raise ValueError(
-                "needs telegram_group_id (the team group where request cards are posted)"
+                "needs telegram_group_id or zalo_group_id (the team group where request "
+                "cards are posted), or members with zalo_user_id (cards in private)"
             )
         if self.telegram_group_id is not None and self.telegram_group_id >= 0:
             raise ValueError("telegram_group_id must be a group id (negative, like -1001234567890)")
@@ -165,6 +221,10 @@ class Team(BaseModel):
             raise ValueError(
                 f"two members share the alias {sorted(dup)[0]!r}; aliases must differ within a team"
             )
+        if self.zalo_group_id is not None and any(
+            m.zalo_user_id == self.zalo_group_id for m in self.members
+        ):
+            raise ValueError("zalo_group_id is a member's zalo_user_id: use the group's chat id")
         seen: set[Identity] = set()
         for m in self.members:
             for ident in m.identities():
@@ -189,10 +249,17 @@ class Team(BaseModel):
         """Where this team's request cards are posted."""
         out: list[Identity] = []
         if self.telegram_group_id is not None:
-            out.append(("telegram", str(self.telegram_group_id)))
+            out.append((TELEGRAM_CHANNEL, str(self.telegram_group_id)))
+        if self.zalo_group_id is not None:
+            out.append((ZALO_BOT_CHANNEL, self.zalo_group_id))
         if self.console_group is not None:
             out.append((CONSOLE_CHANNEL, self.console_group))
         return out
+
+    @property
+    def cards_in_private(self) -> bool:
+        """No group at all: each on-duty member gets the card in private."""
+        return not self.group_addresses()
 
     def member_by_identity(self, ident: Identity) -> Member | None:
         for m in self.members:
@@ -213,6 +280,11 @@ class TeamsConfig(BaseModel):
     claim_timeout_minutes: int = Field(10, ge=1, le=24 * 60)
     #: An open chat with no message either way for this long reminds the member.
     idle_reminder_minutes: int = Field(30, ge=1, le=7 * 24 * 60)
+    #: Ask her, before the card goes out, whether a short summary may be shared
+    #: and whether it is safe to talk now.
+    ask_before_connecting: bool = True
+    #: Unanswered questions before connecting stop holding the card after this.
+    intake_timeout_minutes: int = Field(3, ge=1, le=60)
 
     @model_validator(mode="after")
     def _checks(self) -> TeamsConfig:
@@ -316,4 +388,6 @@ def demo_config() -> TeamsConfig:
         fallback_team=DEMO_TEAM_ID,
         claim_timeout_minutes=10,
         idle_reminder_minutes=30,
+        ask_before_connecting=True,
+        intake_timeout_minutes=3,
     )

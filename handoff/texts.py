@@ -60,8 +60,27 @@ def topic_names(topic: str | None) -> str:
     return vi if vi == en else f"{vi} / {en}"
 
 
+SAFE_NOW = {
+    "yes": "an toàn, nói chuyện được / safe to talk",
+    "short": "chỉ tin ngắn, kín đáo / short, neutral messages only",
+    "no": "KHÔNG an toàn lúc này — chờ cô ấy nhắn trước / NOT safe now: wait for her to write",
+}
+
+
+def safe_line(safe_now: str | None) -> str:
+    answer = SAFE_NOW.get(safe_now or "", "chưa trả lời / not answered")
+    return f"An toàn để nói chuyện? / Safe to talk now? {answer}"
+
+
 def card(
-    alias: str, area: str, language: str, topic: str | None, since: datetime, note: str = ""
+    alias: str,
+    area: str,
+    language: str,
+    topic: str | None,
+    since: datetime,
+    note: str = "",
+    *,
+    extra: list[str] | None = None,
 ) -> str:
     lines = [
         f"🆘 Yêu cầu mới / New request {tag(alias)}",
@@ -69,10 +88,44 @@ def card(
         f"Ngôn ngữ / Language: {language}",
         f"Chủ đề / Topic: {topic_names(topic)}",
         f"Chờ từ / Waiting since: {when(since)}",
+        *(extra or []),
     ]
     if note:
         lines.append(note)
     return "\n".join(lines)
+
+
+def claim_hint(alias: str, number: int) -> str:
+    """Apps without buttons (Zalo Bot Platform): how to take it by text."""
+    return (
+        f"Nhận: gõ “nhận {alias}” (hoặc “nhận {number}”) / "
+        f"To take it, write “take {alias}” (or “take {number}”)"
+    )
+
+
+def transferred_note(from_label: str, member_alias: str | None) -> str:
+    who = f" — {member_alias}" if member_alias else ""
+    return (
+        f"🔀 Chuyển từ / Transferred from {from_label}{who}: "
+        "tóm tắt và lịch sử đi kèm / summary and transcript follow"
+    )
+
+
+def first_message_hint(safe_now: str | None) -> str:
+    """What the member reads before writing to her, from her answer."""
+    if safe_now == "no":
+        return (
+            "⚠️ Cô ấy nói lúc này KHÔNG an toàn: đừng nhắn trước, chờ cô ấy viết. Nếu phải nhắn, "
+            "chỉ một câu ngắn, trung tính. / She said it is NOT safe now: do not write first, "
+            "wait for her. If you must, one short, neutral line."
+        )
+    if safe_now == "short":
+        return (
+            "⚠️ Chỉ tin ngắn, trung tính (không nhắc bạo lực, không tên tổ). Gợi ý: “Chào chị, "
+            "bây giờ chị nhắn được không?” / Keep messages short and neutral (no words about "
+            "violence, no team name). E.g. “Hello, can you write now?”"
+        )
+    return ""
 
 
 def escalated_note(minutes: int, from_team: str) -> str:
@@ -102,10 +155,14 @@ ALERT_NOT_MEMBER = (
 ALERT_YOURS_ALREADY = "Yêu cầu này đã là của bạn. / This request is already yours."
 
 
-def connected(alias: str, area: str, language: str, topic: str | None) -> str:
+def connected(
+    alias: str, area: str, language: str, topic: str | None, extra: list[str] | None = None
+) -> str:
+    more = "".join(f"{line}\n" for line in extra or [])
     return (
         f"🔗 Đã kết nối với {tag(alias)} / Connected with {tag(alias)}\n"
         f"Khu vực / Area: {area or '—'} · {language} · {topic_names(topic)}\n"
+        f"{more}"
         "Mọi tin bạn gửi ở đây sẽ đến người đó, ký tên “tổ hỗ trợ” (không có tên bạn). / "
         "What you write here reaches her, signed “the team” (never your name).\n"
         "/end — kết thúc / end the chat · /release — trả lại hàng chờ / give it back\n"
@@ -227,8 +284,42 @@ TO_USAGE = "Cách dùng / Usage: /to K7Q2 nội dung / text"
 HELP = (
     "/list — các cuộc trò chuyện của bạn / your chats\n"
     "/to MÃ nội dung — gửi cho một người / write to one person\n"
-    "/end [MÃ] — kết thúc / end · /release [MÃ] — trả lại hàng chờ / give back"
+    "/end [MÃ] — kết thúc / end · /release [MÃ] — trả lại hàng chờ / give back\n"
+    "nhận MÃ / take CODE — nhận một yêu cầu / take a request\n"
+    "/tip — mẫu tin (đường dây nóng, quyền, an toàn) / vetted texts · /tip N [MÃ] — gửi / send\n"
+    "/transfer TỔ|TÊN [MÃ] — chuyển cho tổ khác hoặc đồng nghiệp / to a team or colleague\n"
+    "/on — đang trực / on duty · /off — nghỉ trực / off duty"
 )
+DUTY_ON = "🟢 Bạn đang trực: thẻ yêu cầu sẽ đến bạn. / You are on duty: request cards reach you."
+DUTY_OFF = "⚪ Bạn đã nghỉ trực. / You are off duty."
+TIP_USAGE = "Cách dùng / Usage: /tip N [MÃ/CODE]"
+TIP_SENT = "✅ Đã gửi mẫu tin. / Tip sent."
+TRANSFER_USAGE = "Cách dùng / Usage: /transfer TỔ/TEAM hoặc TÊN/colleague [MÃ/CODE]"
+TRANSFER_UNKNOWN = "Không thấy tổ hoặc đồng nghiệp đó. / No such team or colleague."
+
+
+def tip_menu(items: list[tuple[int, str, str]], language: str) -> str:
+    lines = [f"{n}. {label} — {first}" for n, label, first in items] or ["—"]
+    return (
+        f"Mẫu tin đã duyệt ({language}) / Vetted texts ({language}):\n"
+        + "\n".join(lines)
+        + "\n/tip N — gửi cho cô ấy / send it to her"
+    )
+
+
+def transferred(alias: str, to: str) -> str:
+    return f"🔀 {tag(alias)}: đã chuyển cho {to}. / Transferred to {to}."
+
+
+def transferred_to_you(alias: str, from_alias: str) -> str:
+    return (
+        f"🔀 {tag(alias)}: {from_alias} đã chuyển cuộc trò chuyện cho bạn. / "
+        f"{from_alias} transferred this chat to you."
+    )
+
+
+def transcript_to_member(alias: str, lines: list[str]) -> str:
+    return f"🗒 {tag(alias)} — lịch sử / transcript so far:\n" + "\n".join(lines)
 
 
 def open_chats(items: list[tuple[str, str]], queued: int) -> str:
@@ -281,8 +372,74 @@ FALLBACK: dict[str, dict[str, str]] = {
         "vi": "Cuộc trò chuyện với tổ hỗ trợ đã kết thúc.",
         "en": "The chat with the team has ended.",
     },
+    "handoff_share_summary": {
+        "vi": (
+            "Trước khi kết nối: bạn có đồng ý cho nhóm xem bản tóm tắt ngắn này không? "
+            "Không có lời bạn viết.\n{summary}"
+        ),
+        "en": (
+            "Before we connect you: may the team see this short summary? "
+            "None of your words are in it.\n{summary}"
+        ),
+    },
+    "handoff_safe_now": {
+        "vi": "Bây giờ bạn nói chuyện có an toàn không?",
+        "en": "Is it safe for you to talk now?",
+    },
+    "handoff_nobody_on_duty": {
+        "vi": (
+            "Nói thật với bạn: lúc này không có ai của nhóm đang trực. Yêu cầu vẫn được giữ. "
+            "Nguy hiểm: gọi 113. Cần người nghe ngay: 1900 969 680 (24/7). {local_contacts}"
+        ),
+        "en": (
+            "To be honest with you: no one from the team is on duty right now. Your request is "
+            "kept. In danger: call 113. To talk to someone now: 1900 969 680 (24/7). "
+            "{local_contacts}"
+        ),
+    },
+    "handoff_wait": {
+        "vi": "Bạn đang ở vị trí {position} trong hàng chờ. {usual}",
+        "en": "You are number {position} in the queue. {usual}",
+    },
     "handoff_unavailable": {
         "vi": "Hiện chưa thể kết nối với tổ hỗ trợ. Nguy hiểm: gọi 113.",
         "en": "We cannot connect you to a team right now. In danger: call 113.",
     },
 }
+
+
+#: Her buttons before connecting and while waiting (payloads the engine hands
+#: to the handoff during an open request).
+SHARE_BUTTONS = {
+    "vi": [("Đồng ý chia sẻ", "ho:share:yes"), ("Không chia sẻ", "ho:share:no")],
+    "en": [("Yes, share it", "ho:share:yes"), ("No, don't share", "ho:share:no")],
+}
+SAFE_BUTTONS = {
+    "vi": [
+        ("An toàn", "ho:safe:yes"),
+        ("Chỉ tin ngắn", "ho:safe:short"),
+        ("Không an toàn", "ho:safe:no"),
+    ],
+    "en": [("Yes", "ho:safe:yes"), ("Short messages only", "ho:safe:short"), ("No", "ho:safe:no")],
+}
+WAIT_BUTTON = {"vi": "Còn bao lâu?", "en": "How long?"}
+USUAL_WAIT = {
+    "vi": "Trong 4 tuần qua, một nửa số yêu cầu của nhóm được nhận trong vòng {bound}.",
+    "en": "Over the last 4 weeks, half of this team's requests were taken within {bound}.",
+}
+USUAL_WAIT_UNKNOWN = {
+    "vi": "Chúng tôi chưa có đủ số liệu để nói thời gian chờ thường là bao lâu.",
+    "en": "We do not have enough data yet to say how long the wait usually is.",
+}
+NOBODY_NOW = {
+    "vi": "Lúc này không có ai của nhóm đang trực.",
+    "en": "No one from the team is on duty right now.",
+}
+
+
+def duration(seconds: int, language: str) -> str:
+    if seconds >= 3600:
+        hours = seconds // 3600
+        return f"{hours} giờ" if language == "vi" else f"{hours} hour{'s' if hours > 1 else ''}"
+    minutes = max(1, seconds // 60)
+    return f"{minutes} phút" if language == "vi" else f"{minutes} minutes"

@@ -51,12 +51,26 @@ class Timers:
         """One pass of every timer; returns how many fired (for tests and logs)."""
         now = now or self.ctx.clock()
         fired = {
+            "intake": await self._intake(now),
             "escalated": await self._escalate(now),
             "reminded": await self._remind(now),
         }
         async with self.ctx.db.transaction() as session:
             fired["card_ids"] = await store.remember_card_ids(session)
         self.ctx.outbox.wake()
+        return fired
+
+    async def _intake(self, now: datetime) -> int:
+        """Questions before connecting left unanswered: the card goes out anyway
+        (marked "not answered"), so she is never held back by a question."""
+        cutoff = now - timedelta(minutes=self.ctx.config.intake_timeout_minutes)
+        fired = 0
+        async with self.ctx.db.transaction() as session:
+            for request in await store.due_intakes(session, self.ctx.db, cutoff, BATCH):
+                if request.intake_step == "summary":
+                    request.summary_enc = None  # no yes: nothing is shared
+                if await self.requests.finish_intake(session, request):
+                    fired += 1
         return fired
 
     async def _escalate(self, now: datetime) -> int:

@@ -126,6 +126,10 @@ SYSTEM_NODES = (
     "handoff_limited",
     "handoff_held_full",
     "slow_down",
+    "handoff_share_summary",
+    "handoff_safe_now",
+    "handoff_nobody_on_duty",
+    "handoff_wait",
 )
 
 #: Nodes the engine renders itself with ``Runner.render`` (never reached by a button).
@@ -153,6 +157,10 @@ ENGINE_NODES = (
     "handoff_limited",
     "handoff_held_full",
     "slow_down",
+    "handoff_share_summary",
+    "handoff_safe_now",
+    "handoff_nobody_on_duty",
+    "handoff_wait",
 )
 
 

@@ -27,6 +27,7 @@ from responses.model import (
     GLOBAL_INTENTS,
     LANGUAGES,
     NO_NOTIFICATION_CHANNELS,
+    SYSTEM_NODES,
     Content,
     Node,
 )
@@ -264,6 +265,9 @@ class Runner:
             return
         node = self.nodes[node_id]
         state["node"] = node_id
+        if node_id == "emergency" or node_id not in _NOT_READING:
+            seen = [str(n) for n in state.get("seen") or [] if n != node_id][-(MAX_SEEN - 1) :]
+            state["seen"] = [*seen, node_id]
         turn.messages += self.render(node_id, turn.language, turn.placeholders)
         if "end" in node.actions:
             turn.actions.append(ActionCall(Action.END))
@@ -275,9 +279,13 @@ class Runner:
         area = turn.slots.get("area")
         if not is_unit_code(area):  # only a unit's code ever leaves the set-up
             area = None
-        turn.actions.append(
-            ActionCall(Action.START_HANDOFF, {"area": area or None, "topic": topic})
-        )
+        # Which parts of the bot she read (node ids, never her words): the
+        # handoff offers them to her as a summary for the team.
+        args: dict[str, Any] = {"area": area or None, "topic": topic}
+        seen = list(turn.state.pop("seen", None) or [])
+        if seen:
+            args["seen"] = seen
+        turn.actions.append(ActionCall(Action.START_HANDOFF, args))
         # The engine's handoff module answers (handoff_queued / _unavailable ...).
         turn.state.update(node=None, slots={})
         turn.state.pop("consent", None)
@@ -446,6 +454,12 @@ def _drop_discreet_buttons(messages: list[Outgoing]) -> None:
     """The web page and the terminal show no notifications: no "discreet" button there."""
     for message in messages:
         message.buttons = [b for b in message.buttons if b.payload != "n:discreet"]
+
+
+#: Menus, questions and notices: not "parts of the bot she read".
+_NOT_READING = frozenset(SYSTEM_NODES) | HANDOFF_SETUP | {"menu_more", "rights_menu", "safety_menu"}
+#: How many visited node ids the state keeps for the handoff summary.
+MAX_SEEN = 16
 
 
 def _clean_state(state: dict[str, Any] | None) -> dict[str, Any]:

@@ -98,9 +98,17 @@ class Desk:
                 "waiting_seconds": max(0, int((now - r.queued_at).total_seconds())),
             }
 
+        async with self.h.db.transaction() as session:
+            from handoff import duty
+
+            on = {t.id: await duty.is_on(session, t, m) for t, m in self.teams(login)}
         return {
             "login": login,
-            "teams": [{"id": t.id, "name": t.name, "alias": m.alias} for t, m in self.teams(login)],
+            "on_duty": any(on.values()),
+            "teams": [
+                {"id": t.id, "name": t.name, "alias": m.alias, "on_duty": on[t.id]}
+                for t, m in self.teams(login)
+            ],
             "queue": [row(r) for r in queued],
             "queue_total": total,
             "page": page,
@@ -129,7 +137,7 @@ class Desk:
     async def chat(self, login: str, request_id: int, language: str = "vi") -> dict[str, Any]:
         """Her chat with this member: the transcript and the team's private notes."""
         from handoff import store
-        from handoff.models import HandoffMessage
+        from handoff.models import ACTIVE, HandoffMessage
 
         async with self.h.db.transaction() as session:
             request = await self._request(session, login, request_id)
@@ -145,9 +153,25 @@ class Desk:
                 "language": request.language,
                 "topic": topic_label(topic, language),
                 "mine": held,
+                # What the card says about her answers before connecting.
+                "card": self.h.requests.card_extra(request) if request.intake_step is None else [],
                 "messages": [],
                 "notes": [],
+                "tips": [],
+                "transfer_to": [],
             }
+            if held and request.status == ACTIVE:
+                from handoff import quick_replies
+
+                info["tips"] = [
+                    {"n": n, "label": label, "preview": first}
+                    for n, label, first in quick_replies.menu(self.h.ctx, request.language)
+                ]
+                team = self.h.ctx.team_of(request)
+                me = self.h.team_side.member_for(request, self.me(login))
+                info["transfer_to"] = [
+                    m.alias for m in team.members if me is None or m.alias != me.alias
+                ] + [t.id for t in self.config.teams if t.id != team.id]
             if not held:
                 return info  # a queued request shows its card, never her words
             rows = (
@@ -221,3 +245,36 @@ class Desk:
             request = await self._mine(session, login, request_id)
             self.h.relay.keep(session, request, "note", text)
         return Result(True)
+
+    async def tip(self, login: str, request_id: int, number: int) -> Result:
+        """Insert a vetted text (the same list as ``/tip``) into her chat."""
+        from handoff import quick_replies
+
+        async with self.h.db.transaction() as session:
+            request = await self._mine(session, login, request_id)
+            values = self.h.ctx.team_placeholders(self.h.ctx.team_of(request))
+            text = quick_replies.pick(self.h.ctx, number, request.language, values)
+            if text is None:
+                return Result(False)
+            answer = await self.h.team_side.reply(session, request, text, None)
+        self.h.outbox.wake()
+        return Result(True, answer[0].text if answer else "")
+
+    async def transfer(self, login: str, request_id: int, to: str) -> Result:
+        """To a colleague or another team, like ``/transfer``; audited."""
+        from handoff.transfer import transfer
+
+        async with self.h.db.transaction() as session:
+            request = await self._mine(session, login, request_id)
+            member = self.h.team_side.member_for(request, self.me(login))
+            if member is None:
+                raise NotAllowed()
+            done = await transfer(self.h.team_side, session, request, member, to.strip()[:40])
+        self.h.outbox.wake()
+        return Result(done is not None, done or "")
+
+    async def set_duty(self, login: str, on: bool) -> Result:
+        """The console's on/off duty toggle, like ``/on`` and ``/off``."""
+        async with self.h.db.transaction() as session:
+            answer = await self.h.team_side.duty(session, self.me(login), on)
+        return Result(True, answer[0].text if answer else "")

@@ -27,6 +27,12 @@ T: dict[str, dict[str, str]] = {
         "take": "Nhận",
         "release": "Trả lại hàng chờ",
         "end": "Kết thúc",
+        "tips": "Chèn mẫu tin đã duyệt",
+        "insert": "Gửi mẫu tin",
+        "transfer": "Chuyển cho",
+        "do_transfer": "Chuyển",
+        "on_duty": "Đang trực — bấm để nghỉ",
+        "off_duty": "Nghỉ trực — bấm để trực",
         "send": "Gửi",
         "reply": "Trả lời (gửi dưới tên “Tổ hỗ trợ”)",
         "notes": "Ghi chú riêng của tổ (người dùng không thấy)",
@@ -80,6 +86,12 @@ T: dict[str, dict[str, str]] = {
         "take": "Take",
         "release": "Give back to the queue",
         "end": "End",
+        "tips": "Insert a vetted text",
+        "insert": "Send the text",
+        "transfer": "Transfer to",
+        "do_transfer": "Transfer",
+        "on_duty": "On duty — click to go off",
+        "off_duty": "Off duty — click to go on",
         "send": "Send",
         "reply": "Reply (sent as “the team”)",
         "notes": "Private team notes (she never sees them)",
@@ -199,6 +211,12 @@ def console_page(lang: str, csrf: str, login: str, has_team: bool) -> str:
             "older",
             "newer",
             "flood",
+            "tips",
+            "insert",
+            "transfer",
+            "do_transfer",
+            "on_duty",
+            "off_duty",
         )
     }
     import json
@@ -210,6 +228,7 @@ def console_page(lang: str, csrf: str, login: str, has_team: bool) -> str:
         + f'<body class="console" data-csrf="{escape(csrf)}" data-t="{data}">'
         + _nav(lang, t, csrf, "console")
         + warn
+        + '<p><button type="button" id="duty" class="duty"></button></p>'
         + '<div class="layout">'
         f'<section class="lists" aria-label="{escape(t["queue"])}">'
         '<p id="flood" class="error" role="alert" hidden></p>'

@@ -88,6 +88,7 @@ class ConsoleChannel:
         r.add_get("/team/api/state", self.api_state)
         r.add_get("/team/api/requests/{id}", self.api_chat)
         r.add_post("/team/api/requests/{id}/{action}", self.api_action)
+        r.add_post("/team/api/duty/{state}", self.api_duty)
 
     async def start(self) -> None:
         await self.ensure_demo_account()
@@ -354,12 +355,34 @@ class ConsoleChannel:
                 result = await desk.end(info.login, request_id)
             elif action == "note":
                 result = await desk.note(info.login, request_id, text)
+            elif action == "tip":
+                number = form.get("n", "")
+                if not number.isdigit() or len(number) > 3:
+                    raise web.HTTPBadRequest()
+                result = await desk.tip(info.login, request_id, int(number))
+            elif action == "transfer":
+                result = await desk.transfer(info.login, request_id, form.get("to", ""))
             else:
                 raise web.HTTPNotFound()
         except NotAllowed:
             raise web.HTTPNotFound() from None
         self.notify_all()
         return _json({"ok": result.ok, "message": result.message}, status=200 if result.ok else 409)
+
+    async def api_duty(self, request: web.Request) -> web.Response:
+        """The on/off duty toggle: cards of a team without a group go to its
+        on-duty members; nobody on duty is told to her at once."""
+        info = await self._session(request)
+        if info is None:
+            raise web.HTTPUnauthorized()
+        await self._check_post(request, info)
+        info, desk = await self._api_session(request)
+        state = request.match_info["state"]
+        if state not in ("on", "off"):
+            raise web.HTTPNotFound()
+        result = await desk.set_duty(info.login, state == "on")
+        self.notify_all()
+        return _json({"ok": result.ok, "message": result.message})
 
 
 def _request_id(request: web.Request) -> int:

@@ -36,6 +36,10 @@ def ask_for_a_person(page: Any) -> None:
     expect(area_skip.last).to_be_visible()
     area_skip.last.click()
     press(page, "Bạo lực trong gia đình")
+    # The questions before connecting: the summary she sees first, safe to talk.
+    expect(page.locator(BOT).filter(has_text="Chủ đề / Topic").last).to_be_visible()
+    press(page, "Đồng ý chia sẻ")
+    press(page, "Chỉ tin ngắn")
     expect(page.locator(BOT).filter(has_text="Một thành viên của tổ hỗ trợ").last).to_be_visible()
 
 
@@ -78,7 +82,14 @@ def test_whole_handoff_between_web_chat_and_console(browser: Any, server: Server
         expect(hoa.locator("#mine .req")).to_have_count(1)
         transcript = hoa.locator("#chat .transcript")
         expect(transcript).to_contain_text("chồng tôi hay say rượu")
+        expect(hoa.locator("#chat")).to_contain_text("short, neutral messages only")
+        expect(hoa.locator("#duty")).to_have_attribute("aria-pressed", "true")
         screenshot(hoa, "console")
+
+        # The insert menu sends a vetted text (number 2: in danger, 113).
+        hoa.select_option("#tip-pick", "2")
+        hoa.get_by_role("button", name="Gửi mẫu tin").click()
+        expect(her.locator(BOT).filter(has_text="113").last).to_be_visible()
 
         # Team → her, live over her WebSocket.
         hoa.fill("#reply-text", "Chào chị, tổ hỗ trợ đây. Chị có an toàn không?")

@@ -4,6 +4,7 @@ standing in for the platforms (they record what would reach each chat)."""
 
 from __future__ import annotations
 
+import asyncio
 import itertools
 from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
@@ -12,16 +13,21 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from aiohttp import web
 
+from bot.app import add_configured_channels, build_app
+from bot.channels.telegram import TelegramChannel
 from bot.crypto import KeyRing
 from bot.interfaces import Action, ActionCall, DeliveryError
 from bot.messages import Incoming, Outgoing
 from bot.outbox import Outbox, OutboxWorker
+from bot.runtime import Runtime, build_runtime
 from bot.store import users as user_store
 from bot.store.db import Database
 from handoff.service import HandoffService
 from handoff.teams import TeamsConfig, parse_teams
-from tests.conftest import SECRET
+from tests.conftest import SECRET, free_port, make_settings
+from tests.fakes.telegram_api import ChatMessage, FakeTelegramAPI
 
 GROUP_A = "-1001000000001"
 GROUP_B = "-1001000000002"
@@ -52,6 +58,8 @@ TEAMS: dict[str, Any] = {
     "fallback_team": "ben-tre",
     "claim_timeout_minutes": 10,
     "idle_reminder_minutes": 30,
+    # The questions before connecting have their own tests (test_desk.py).
+    "ask_before_connecting": False,
 }
 
 
@@ -206,3 +214,78 @@ def teams_file(tmp_path: Path) -> Path:
     path = tmp_path / "teams.yml"
     path.write_text(yaml.safe_dump(TEAMS, allow_unicode=True), encoding="utf-8")
     return path
+
+
+# ---- the real python-telegram-bot application against the Bot API stand-in ----
+
+HER = 555000111
+GROUP, HOA_ID, LAN_ID = int(GROUP_A), int(HOA), int(LAN)
+
+
+class Tg:
+    def __init__(self, api: FakeTelegramAPI, runtime: Runtime, channel: TelegramChannel) -> None:
+        self.api = api
+        self.rt = runtime
+        self.channel = channel
+        self.worker = OutboxWorker(
+            runtime.db,
+            runtime.outbox,
+            runtime.senders,
+            on_undeliverable=runtime.engine.handoff.on_undeliverable,  # type: ignore[union-attr]
+            on_delivered=runtime.engine.handoff.on_delivered,  # type: ignore[union-attr]
+        )
+
+    async def push(self, *updates: dict[str, Any]) -> None:
+        for update in updates:
+            await self.api.push_update(update)
+        await self.api.wait_until(lambda: self.api.pending_updates == 0)
+        await asyncio.wait_for(self.channel.wait_idle(), timeout=10)
+
+    async def say(self, chat: int, text: str, **content: Any) -> list[ChatMessage]:
+        before = len(self.api.sent_to(chat))
+        await self.push(self.api.user_message(chat, text, **content))
+        return self.api.sent_to(chat)[before:]
+
+    async def tap(self, chat: int, label_part: str) -> list[ChatMessage]:
+        shown = next(
+            m
+            for m in reversed(self.api.sent_to(chat))
+            if any(label_part.lower() in b[0].lower() for b in m.buttons)
+        )
+        payload = next(d for label, d in shown.buttons if label_part.lower() in label.lower())
+        before = len(self.api.sent_to(chat))
+        await self.push(self.api.press(chat, shown.message_id, payload))
+        return self.api.sent_to(chat)[before:]
+
+    async def drain(self) -> None:
+        await self.worker.drain()
+
+    def texts(self, chat: int) -> list[str]:
+        return [m.text or "" for m in self.api.sent_to(chat)]
+
+
+@pytest.fixture
+async def tg(database_url: str, tmp_path: Path, teams_file: Path) -> AsyncIterator[Tg]:
+    async with FakeTelegramAPI() as api:
+        port = free_port()
+        settings = make_settings(
+            database_url,
+            tmp_path,
+            http_port=port,
+            telegram_bot_token=api.token,
+            telegram_api_base_url=api.base_url,
+            teams_file=teams_file,
+        )
+        runtime = await build_runtime(settings)
+        add_configured_channels(runtime)
+        channel = next(c for c in runtime.channels if isinstance(c, TelegramChannel))
+        runner = web.AppRunner(build_app(runtime), access_log=None)
+        await runner.setup()
+        await web.TCPSite(runner, "127.0.0.1", port).start()
+        await channel.start()
+        try:
+            yield Tg(api, runtime, channel)
+        finally:
+            await channel.stop()
+            await runner.cleanup()
+            await runtime.close()

@@ -40,6 +40,22 @@ def broken(change: Any) -> dict[str, Any]:
             lambda d: d["teams"][1].update(telegram_group_id=d["teams"][0]["telegram_group_id"]),
             "same group",
         ),
+        (lambda d: d["teams"][0]["members"][0].update(zalo_user_id="a b"), "zalo_user_id"),
+        (lambda d: d["teams"][0].update(zalo_group_id=["x"]), "teams[0].zalo_group_id"),
+        (
+            lambda d: (
+                d["teams"][0]["members"][0].update(zalo_user_id="z1234567"),
+                d["teams"][0].update(zalo_group_id="z1234567"),
+            ),
+            "zalo_group_id is a member's zalo_user_id",
+        ),
+        (
+            lambda d: (
+                d["teams"][0].update(zalo_group_id="g-1234567"),
+                d["teams"][1].update(zalo_group_id="g-1234567"),
+            ),
+            "same group",
+        ),
     ],
 )
 def test_bad_teams_files_name_the_problem(change: Any, expected: str) -> None:
@@ -171,3 +187,25 @@ def test_run_with_a_bad_teams_file_exits_2_with_one_line(tmp_path: Path) -> None
     lines = [line for line in done.stderr.splitlines() if line.strip()]
     assert lines[-1].startswith("helpline: ") and "teams[0].hours" in lines[-1]
     assert "Traceback" not in done.stderr
+
+
+def test_team_check_validates_and_describes_zalo_teams(tmp_path: Path) -> None:
+    data = broken(
+        lambda d: (
+            d["teams"][0].update(zalo_group_id="g-91827364554637281"),
+            d["teams"][0]["members"].append({"alias": "Thu", "zalo_user_id": "6ede9afa66b88fe6"}),
+            d["teams"][1].pop("telegram_group_id"),
+            d["teams"][1]["members"].__setitem__(0, {"alias": "Mai", "zalo_user_id": 12345678}),
+        )
+    )
+    path = tmp_path / "zalo.yml"
+    path.write_text(yaml.safe_dump(data, allow_unicode=True), encoding="utf-8")
+    config = load_teams(path)
+    assert config.teams[1].members[0].zalo_user_id == "12345678"  # YAML read it as a number
+    done = _helpline("team", "check", "--file", str(path), env=_env(tmp_path, None))
+    assert done.returncode == 0, done.stderr
+    assert "zalo_bot:g-91827364554637281" in done.stdout
+    assert "(telegram 2, zalo_bot 1)" in done.stdout
+    assert "each on-duty member in private (no group)" in done.stdout
+    assert "Zalo Bot groups are not documented" in done.stdout
+    assert "6ede9afa66b88fe6" not in done.stdout  # member ids are never printed

@@ -178,7 +178,8 @@ def test_concern_goes_to_consent_then_starts_with_topic_concern(chat: Chat) -> N
     assert code.startswith("ward:")
     result = chat.press("n:handoff_topic")
     assert [(a.action, a.args) for a in result.actions] == [
-        ("start_handoff", {"area": code, "topic": "concern"})
+        # She read the "worried about someone" page: offered to her as a summary.
+        ("start_handoff", {"area": code, "topic": "concern", "seen": ["concern"]})
     ]
 
 

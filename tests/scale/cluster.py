@@ -328,6 +328,10 @@ class Cluster:
         await self.say(chat, area)
         await self.tap(chat, "Đúng")  # confirms the unit understood
         queued = await self.tap(chat, "Bạo lực")
+        if any("Đồng ý chia sẻ" in label for m in queued for label, _ in m.buttons):
+            # The questions before connecting: share the summary, safe to talk.
+            await self.tap(chat, "Đồng ý chia sẻ")
+            queued = await self.tap(chat, "An toàn")
         assert any("113" in (m.text or "") for m in queued), [m.text for m in queued]
 
     def cards(self, group: int) -> list[ChatMessage]:

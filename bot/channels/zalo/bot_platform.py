@@ -3,7 +3,7 @@
 With ``ZALO_BOT_WEBHOOK_URL`` it sets a webhook with a secret token and serves
 ``POST /zalo/bot/webhook``; without, it long-polls ``getUpdates`` in a
 background task. Either way one person's updates are handled in arrival
-order, group chats are ignored, and replies are plain text: the platform
+order, group chats other than a team's are ignored, and replies are plain text: the platform
 documents no buttons, so choices are numbered options answered by number or
 label (``common``, ``options``).
 """
@@ -191,7 +191,7 @@ class ZaloBotChannel:
             delay = 1.0
             for update in result if isinstance(result, list) else [result]:
                 try:
-                    parsed = parse_update(update)
+                    parsed = parse_update(update, self.team_groups())
                 except BadUpdate:
                     self.engine.metrics.unreadable_update(CHANNEL)
                     log.info("zalo_bot: unreadable update skipped")
@@ -210,7 +210,7 @@ class ZaloBotChannel:
             log.info("zalo_bot: webhook call with a wrong secret refused")
             return web.Response(status=403)
         try:
-            parsed = parse_update(unwrap(await read_object(request)))
+            parsed = parse_update(unwrap(await read_object(request)), self.team_groups())
         except BadBody as bad:
             return web.Response(status=bad.status)
         except (ValueError, TypeError, UnicodeDecodeError, RecursionError):
@@ -218,6 +218,12 @@ class ZaloBotChannel:
         if parsed is not None:
             self._submit(parsed)
         return web.Response(status=200)
+
+    def team_groups(self) -> frozenset[str]:
+        """The teams' Zalo groups: messages there go to the team side (members
+        write "nhận K7Q2"); any other group is ignored."""
+        handoff = self.engine.handoff
+        return frozenset(handoff.team_group_ids(CHANNEL)) if handoff is not None else frozenset()
 
     def _submit(self, update: BotUpdate) -> None:
         self.turns.submit(update)

@@ -95,10 +95,10 @@ READERS: dict[str, Reader] = {
 }
 
 
-def parse_update(data: Any) -> BotUpdate | None:
-    """An update → what she did; None for group chats, bots and events the
-    bot does not answer (follows, reactions, an unsupported message that
-    came without any ``message``)."""
+def parse_update(data: Any, team_groups: frozenset[str] = frozenset()) -> BotUpdate | None:
+    """An update → what she did; None for bots, events the bot does not answer
+    and group chats, except a text in one of ``team_groups`` (a team's Zalo
+    group, where members take requests by writing "nhận K7Q2")."""
     if not isinstance(data, dict):
         raise BadUpdate("not an object")
     name = data.get("event_name")
@@ -111,12 +111,11 @@ def parse_update(data: Any) -> BotUpdate | None:
     chat = message.get("chat")
     if not isinstance(chat, dict):
         raise BadUpdate("no chat")
-    if str(chat.get("chat_type") or "").upper() == "GROUP":
-        log.debug("zalo_bot: group message ignored")
-        return None
     sender = message.get("from")
     if isinstance(sender, dict) and sender.get("is_bot") is True:
         return None
+    if str(chat.get("chat_type") or "").upper() == "GROUP":
+        return _team_group(message, chat, sender, team_groups)
     address = platform_id(chat.get("id"))
     if address is None:
         raise BadUpdate("no chat id")
@@ -140,4 +139,20 @@ def _new_kind_of_message(name: Any) -> bool:
         and name.startswith("message.")
         and name.endswith(".received")
         and "reaction" not in name
+    )
+
+
+def _team_group(
+    message: dict[str, Any], chat: dict[str, Any], sender: Any, team_groups: frozenset[str]
+) -> BotUpdate | None:
+    group = platform_id(chat.get("id"))
+    if group is None or group not in team_groups:
+        log.debug("zalo_bot: group message ignored")
+        return None
+    who = platform_id(sender.get("id")) if isinstance(sender, dict) else None
+    text = message.get("text")
+    if who is None or not isinstance(text, str) or not text.strip():
+        return None  # only a member's text can take a request
+    return BotUpdate(
+        group, platform_id(message.get("message_id")), text=cap_input(text), sender_id=who
     )

@@ -49,6 +49,9 @@ class Inbound:
     #: A voice message's media URL (OA ``user_send_audio``), fetched into
     #: memory by the transcriber; kept out of ``repr``.
     audio_url: str | None = field(default=None, repr=False)
+    #: In a team's Zalo group: who wrote (``address`` is the group). Only team
+    #: groups get this far; other groups are dropped when the update is read.
+    sender_id: str | None = None
 
 
 def platform_id(value: Any) -> str | None:
@@ -141,6 +144,11 @@ class Turns:
         base = Incoming(
             channel=self.channel, address=inbound.address, message_id=inbound.message_id
         )
+        if inbound.sender_id is not None:
+            # A team group: "nhận K7Q2" is for the team side, never an option.
+            base.sender_id = inbound.sender_id
+            base.text = inbound.text
+            return base
         if inbound.attachment is not None:
             base.attachment = inbound.attachment
             base.text = inbound.text  # a caption: read for danger like any text

@@ -81,6 +81,9 @@
     var h = el("h2", {}, c.alias);
     chatEl.appendChild(h);
     chatEl.appendChild(el("p", { "class": "meta" }, T.area + ": " + c.area + " · " + T.language + ": " + c.language + (c.topic ? " · " + T.topic + ": " + c.topic : "")));
+    (c.card || []).forEach(function (line) {
+      chatEl.appendChild(el("p", { "class": "meta card-line" }, line));
+    });
     if (c.status === "closed") {
       chatEl.appendChild(el("p", { "class": "closed", role: "status" }, T.closed + (c.close_reason === "left" ? " — " + T.left : "")));
     }
@@ -122,6 +125,37 @@
         actions.appendChild(b);
       });
       chatEl.appendChild(actions);
+      if ((c.tips || []).length) {
+        var tf = el("form", { "class": "tips" });
+        tf.appendChild(el("label", { "for": "tip-pick" }, T.tips));
+        var sel = el("select", { id: "tip-pick" });
+        c.tips.forEach(function (t) {
+          sel.appendChild(el("option", { value: String(t.n) }, t.n + ". " + t.label + " — " + t.preview));
+        });
+        tf.appendChild(sel);
+        tf.appendChild(el("button", { type: "submit" }, T.insert));
+        tf.addEventListener("submit", function (ev) {
+          ev.preventDefault();
+          api("/team/api/requests/" + c.id + "/tip", { n: sel.value }).then(function () { loadChat(); });
+        });
+        chatEl.appendChild(tf);
+      }
+      if ((c.transfer_to || []).length) {
+        var xf = el("form", { "class": "transfer" });
+        xf.appendChild(el("label", { "for": "transfer-to" }, T.transfer));
+        var to = el("select", { id: "transfer-to" });
+        c.transfer_to.forEach(function (name) { to.appendChild(el("option", { value: name }, name)); });
+        xf.appendChild(to);
+        xf.appendChild(el("button", { type: "submit" }, T.do_transfer));
+        xf.addEventListener("submit", function (ev) {
+          ev.preventDefault();
+          api("/team/api/requests/" + c.id + "/transfer", { to: to.value }).then(function (res) {
+            if (res.message) flash(res.message);
+            refresh();
+          });
+        });
+        chatEl.appendChild(xf);
+      }
     }
     if (c.mine) {
       var notes = el("section", { "class": "notes", "aria-label": T.notes });
@@ -185,6 +219,14 @@
       renderQueueInfo(s);
       renderList(queueEl, s.queue || [], true, T.empty_queue);
       renderList(mineEl, s.mine || [], false, T.empty_mine);
+      var duty = document.getElementById("duty");
+      if (duty) {
+        duty.textContent = s.on_duty ? T.on_duty : T.off_duty;
+        duty.setAttribute("aria-pressed", s.on_duty ? "true" : "false");
+        duty.onclick = function () {
+          api("/team/api/duty/" + (s.on_duty ? "off" : "on"), {}).then(function () { refresh(); });
+        };
+      }
       loadChat();
     });
   }

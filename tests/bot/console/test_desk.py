@@ -54,16 +54,29 @@ def desk_of(rt: Any) -> Any:
     return Desk(rt.engine.handoff)
 
 
-async def her_request(rt: Any, address: str = "her-session-0000000000000001") -> int:
-    """She walks the real flows to a queued request, as on the web page."""
+async def her_request(
+    rt: Any,
+    address: str = "her-session-0000000000000001",
+    *,
+    share: str = "Đồng ý chia sẻ",
+    safe: str = "An toàn",
+    read: tuple[str, ...] = (),
+    area: str | None = None,
+    heard: list[str] | None = None,
+) -> int:
+    """She walks the real flows to a queued request, as on the web page
+    (reading the pages ``read`` first)."""
     n = 0
 
     async def say(**kw: Any) -> list[Outgoing]:
         nonlocal n
         n += 1
-        return await rt.engine.handle(
+        replies: list[Outgoing] = await rt.engine.handle(
             Incoming(channel="web", address=address, message_id=str(n), **kw)
         )
+        if heard is not None:
+            heard.extend(m.text for m in replies)
+        return replies
 
     def payload(replies: list[Outgoing], label: str) -> str:
         for m in reversed(replies):
@@ -72,12 +85,23 @@ async def her_request(rt: Any, address: str = "her-session-0000000000000001") ->
                     return b.payload
         raise AssertionError(f"no button {label!r} in {[m.text[:40] for m in replies]}")
 
+    for node in read:
+        await say(payload=f"n:{node}")
     replies = await say(text="tôi muốn nói chuyện với người")
     replies = await say(payload=payload(replies, "Đồng ý"))
     if any(b.label == "Không, bình thường" for m in replies for b in m.buttons):
         replies = await say(payload=payload(replies, "Không, bình thường"))
-    replies = await say(payload=payload(replies, "Bỏ qua"))
-    await say(payload=payload(replies, "Bạo lực trong gia đình"))
+    if area is None:
+        replies = await say(payload=payload(replies, "Bỏ qua"))
+    else:
+        replies = await say(text=area)
+    replies = await say(payload=payload(replies, "Bạo lực trong gia đình"))
+    # The questions before connecting: share the summary, safe to talk.
+    summary = "\n".join(m.text for m in replies)
+    replies = await say(payload=payload(replies, share))
+    await say(payload=payload(replies, safe))
+    # She saw exactly what would be shared: the same lines as on the card.
+    assert "Chủ đề / Topic: bạo lực trong gia đình / violence at home" in summary
     await say(text="chồng tôi hay say rượu")
     state = await desk_of(rt).state("hoa")
     assert len(state["queue"]) >= 1
@@ -166,3 +190,81 @@ async def test_handoff_counts_reach_the_statistics(rt: Any) -> None:
     north = numbers["handoffs"]["per_team"]["north"]
     assert north["requested"] == 5 and north["claimed"] == 5
     assert north["median_seconds_to_claim"] == 60
+
+
+async def test_console_card_shows_the_summary_she_agreed_to_and_short_messages(rt: Any) -> None:
+    request_id = await her_request(
+        rt, safe="Chỉ tin ngắn", read=("rights_no_contact", "safety_before")
+    )
+    desk = desk_of(rt)
+    card = "\n".join((await desk.chat("hoa", request_id))["card"])
+    assert "cấm tiếp xúc / protection orders, kế hoạch an toàn / safety plan" in card
+    assert "short, neutral messages only" in card
+    assert "chồng tôi" not in card  # never her words
+    assert (await desk.take("hoa", request_id)).ok
+
+
+async def test_console_card_without_summary_when_she_says_no(rt: Any) -> None:
+    request_id = await her_request(
+        rt, share="Không chia sẻ", safe="Không an toàn", read=("services",)
+    )
+    card = "\n".join((await desk_of(rt).chat("hoa", request_id))["card"])
+    assert "Summary" not in card and "services" not in card and "NOT safe now" in card
+
+
+async def test_console_inserts_a_vetted_tip(rt: Any) -> None:
+    request_id = await her_request(rt)
+    desk = desk_of(rt)
+    assert (await desk.take("hoa", request_id)).ok
+    tips = (await desk.chat("hoa", request_id))["tips"]
+    assert [t["n"] for t in tips][:2] == [1, 2] and "113" in tips[1]["label"]
+    assert (await desk.tip("hoa", request_id, 2)).ok
+    sent = (await desk.chat("hoa", request_id))["messages"][-1]
+    assert sent["kind"] == "member" and "113" in sent["text"]
+    assert not (await desk.tip("hoa", request_id, 99)).ok
+
+
+async def test_console_transfer_to_another_team_moves_the_transcript(rt: Any) -> None:
+    from sqlalchemy import select
+
+    from handoff.models import HandoffAudit
+
+    request_id = await her_request(rt)
+    desk = desk_of(rt)
+    assert (await desk.take("hoa", request_id)).ok
+    assert "south" in (await desk.chat("hoa", request_id))["transfer_to"]
+    assert (await desk.transfer("hoa", request_id, "south")).ok
+    assert [r["id"] for r in (await desk.state("lan"))["queue"]] == [request_id]
+    assert (await desk.take("lan", request_id)).ok
+    chat = await desk.chat("lan", request_id)
+    assert [m["text"] for m in chat["messages"]] == ["chồng tôi hay say rượu"]
+    async with rt.db.transaction() as s:
+        audit = (
+            await s.scalars(select(HandoffAudit).where(HandoffAudit.event == "transfer"))
+        ).all()
+    assert [(a.member_alias, a.detail) for a in audit] == [("Hoa", "to=south")]
+
+
+async def test_console_duty_toggle_and_nobody_on_duty(rt: Any) -> None:
+    from sqlalchemy import select
+
+    from handoff.models import HandoffAudit
+
+    desk = desk_of(rt)
+    assert (await desk.state("lan"))["on_duty"] is True
+    assert (await desk.set_duty("lan", False)).ok
+    assert (await desk.state("lan"))["on_duty"] is False
+    # South's only member is off duty, north (the fallback) is on: north gets it.
+    first = await her_request(rt, "her-duty-000000000000001", area="Cần Thơ")
+    assert [r["id"] for r in (await desk.state("hoa"))["queue"]] == [first]
+    assert (await desk.state("lan"))["queue"] == []
+    # Nobody on duty anywhere: she is told so at once, with the hotlines.
+    assert (await desk.set_duty("hoa", False)).ok
+    await rt.engine.handle(Incoming(channel="telegram", address="42", message_id="9", text="/off"))
+    heard: list[str] = []
+    await her_request(rt, "her-duty-000000000000002", area="Cần Thơ", heard=heard)
+    told = "\n".join(heard)
+    assert "không có ai của nhóm đang trực" in told and "1900 969 680" in told
+    async with rt.db.transaction() as s:
+        events = (await s.scalars(select(HandoffAudit.event).order_by(HandoffAudit.id))).all()
+    assert [e for e in events if e in ("on", "off")] == ["off", "off", "off"]

@@ -203,3 +203,16 @@ def test_bot_link_keeps_the_words_sent_with_it() -> None:
     link["event_name"] = "message.link.received"
     read = parse_update(link)
     assert read is not None and read.attachment == "link" and read.text and DANGER in read.text
+
+
+def test_team_group_texts_are_read_with_the_sender_other_groups_are_not() -> None:
+    event = load_event("bot_group_text", text="nhận K7Q2")
+    group = event["message"]["chat"]["id"]
+    parsed = parse_update(event, frozenset({group}))
+    assert parsed is not None and parsed.address == group
+    assert parsed.sender_id == "7fefabfb77c990f7e7ba" and parsed.text == "nhận K7Q2"
+    assert parse_update(event, frozenset({"g-another"})) is None
+    image = load_event("bot_group_text")
+    image["event_name"] = "message.image.received"
+    image["message"].pop("text")
+    assert parse_update(image, frozenset({group})) is None
