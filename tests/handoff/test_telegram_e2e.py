@@ -7,6 +7,8 @@ from __future__ import annotations
 
 import time
 
+from handoff.service import HandoffService
+from tests.fakes.telegram_api import ChatMessage, FakeTelegramAPI
 from tests.handoff.conftest import GROUP, HER, HOA_ID, LAN_ID, Tg
 
 
