@@ -39,6 +39,7 @@ async def ask_for_a_person(tg: Tg, chat: int, *, read: str | None = None) -> Non
     if any("kín đáo" in label for m in api.sent_to(chat)[-1:] for label, _ in m.buttons):
         await tg.tap(chat, "bình thường")
     await tg.say(chat, "phu hung")
+    await tg.tap(chat, "Đúng")  # "Mình hiểu là: Phú Hưng — đúng không?"
 
 
 async def test_summary_safe_to_talk_tip_and_transfer_on_telegram(tg: Tg) -> None:

@@ -95,6 +95,7 @@ async def her_request(
         replies = await say(payload=payload(replies, "Bỏ qua"))
     else:
         replies = await say(text=area)
+        replies = await say(payload=payload(replies, "Đúng rồi"))  # the place understood
     replies = await say(payload=payload(replies, "Bạo lực trong gia đình"))
     # The questions before connecting: share the summary, safe to talk.
     summary = "\n".join(m.text for m in replies)

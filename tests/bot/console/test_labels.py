@@ -37,7 +37,10 @@ async def request_with_area(rt: Any, area: str, address: str) -> None:  # noqa: 
     # A known ward is confirmed; an unknown answer is skipped (nothing typed is kept).
     labels = {b.label for m in replies for b in m.buttons}
     replies = await say(payload=press(replies, "Đúng rồi" if "Đúng rồi" in labels else "Bỏ qua"))
-    await say(payload=press(replies, "Bạo lực trong gia đình"))
+    replies = await say(payload=press(replies, "Bạo lực trong gia đình"))
+    # The questions before connecting (summary, safe to talk); then the card is out.
+    replies = await say(payload=press(replies, "Đồng ý chia sẻ"))
+    await say(payload=press(replies, "Chỉ tin ngắn"))
 
 
 async def test_queue_shows_topic_labels_and_the_matched_unit(rt: Any) -> None:  # noqa: F811

@@ -110,6 +110,7 @@ async def ask_for_a_person(bot: Bot, area: str) -> str:
     if "kín đáo" in shown:
         shown = await answer(bot, HER, option(shown, "bình thường"))
     shown = await answer(bot, HER, area)
+    shown = await answer(bot, HER, option(shown, "Đúng"))  # the place understood is right
     return await answer(bot, HER, option(shown, "Bạo lực"))
 
 
