@@ -131,6 +131,9 @@ class Engine:
                 messages = await self._turn(
                     session, user, incoming, parse, intent, confidence, trace
                 )
+                if intent in ANSWER_AND_RELAY:
+                    for message in messages:
+                        message.urgent = True  # the 113 answer goes first
                 if is_new:
                     self.stats.count("conversations", incoming.channel)
             self.outbox.wake()

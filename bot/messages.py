@@ -80,6 +80,9 @@ class Outgoing:
     #: With ``clear_history``: platform ids of the chat's recent messages (hers and
     #: the bot's) that the channel should delete where the platform allows it.
     delete_ids: list[str] = field(default_factory=list)
+    #: A danger answer (113 / 115): sent ahead of ordinary replies when the
+    #: platform's cap makes sends queue. Not stored: only direct replies need it.
+    urgent: bool = False
 
     def to_dict(self) -> dict[str, object]:
         return {

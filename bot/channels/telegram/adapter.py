@@ -30,12 +30,14 @@ from urllib.parse import urlsplit
 from aiohttp import web
 from telegram import BotCommand, ChatMemberUpdated, Update
 from telegram.error import NetworkError, RetryAfter, TelegramError
-from telegram.ext import AIORateLimiter, Application, ApplicationBuilder
+from telegram.ext import Application, ApplicationBuilder
 
 from bot.channels.intake import Backoff, Intake
+from bot.channels.pacing import urgent_sends
 from bot.channels.replies import FailedReplies
 from bot.channels.telegram.convert import CHANNEL, Translated, translate
 from bot.channels.telegram.errors import delivery_error
+from bot.channels.telegram.ratelimit import PriorityRateLimiter
 from bot.channels.telegram.render import MAX_ALERT, as_int_ids, delete_recent, send_outgoing
 from bot.channels.telegram.sender import TelegramSender
 from bot.engine import Engine
@@ -232,11 +234,11 @@ class TelegramChannel:
         )
         log.info("telegram: polling")
 
-    def _rate_limiter(self) -> AIORateLimiter:
+    def _rate_limiter(self) -> PriorityRateLimiter:
         """Telegram's flood limits: overall messages per second (configurable;
-        0 = uncapped, e.g. against a local Bot API server) and 20 per minute per
-        group; a 429 is waited out and retried."""
-        return AIORateLimiter(overall_max_rate=self.rate_limit, max_retries=2)
+        0 = uncapped, e.g. against a local Bot API server), danger answers
+        first, and 20 per minute per group; a 429 is waited out and retried."""
+        return PriorityRateLimiter(overall_max_rate=self.rate_limit, max_retries=2)
 
     async def stop(self) -> None:
         app = self.app
@@ -393,7 +395,8 @@ class TelegramChannel:
         assert self.app is not None
         for attempt in range(REPLY_NETWORK_RETRIES + 1):
             try:
-                return await send_outgoing(self.app.bot, chat_id, reply)
+                with urgent_sends(reply.urgent):
+                    return await send_outgoing(self.app.bot, chat_id, reply)
             except RetryAfter:
                 raise  # already waited out by the rate limiter
             except NetworkError:
