@@ -179,14 +179,18 @@ class Engine:
         confidence: float,
         trace: TurnTrace,
     ) -> list[Outgoing]:
-        in_handoff = self.handoff is not None and await self.handoff.is_active(session, user)
+        # Her row's pending changes (dedup ref, last seen) are not needed by
+        # these reads: they go out with the turn's one UPDATE at commit.
+        with session.no_autoflush:
+            in_handoff = self.handoff is not None and await self.handoff.is_active(session, user)
         if in_handoff and intent == "emergency" and not _sure_emergency(parse, confidence):
             intent = None  # relayed to the counsellor, who reads it
         if in_handoff and not self._is_command_in_handoff(incoming, intent):
             assert self.handoff is not None
             return await self.handoff.relay_from_user(session, user, incoming, intent)
 
-        placeholders = await self.handoff.placeholders(session, user) if self.handoff else {}
+        with session.no_autoflush:
+            placeholders = await self.handoff.placeholders(session, user) if self.handoff else {}
         ctx = TurnContext(
             language=user.language or "vi",
             state=dict(user.state or {}),
