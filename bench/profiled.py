@@ -53,7 +53,15 @@ class Sampler(threading.Thread):
 
 
 def main(prefix: str) -> int:
+    import os
+
     from bot.cli import main as helpline
+
+    # The sampler only runs when the loop's thread lets go of the GIL: ask it
+    # to let go often, or samples would gather where it blocks (I/O) only.
+    sys.setswitchinterval(0.0002)
+    # The pure-Python loop: its wait for I/O shows as its own stack (idle).
+    os.environ["HELPLINE_UVLOOP"] = "0"
 
     sampler = Sampler(threading.get_ident())
     profile = cProfile.Profile()

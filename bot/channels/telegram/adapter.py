@@ -37,6 +37,7 @@ from bot.channels.pacing import urgent_sends
 from bot.channels.replies import FailedReplies
 from bot.channels.telegram.convert import CHANNEL, Translated, translate
 from bot.channels.telegram.errors import delivery_error
+from bot.channels.telegram.http import AiohttpRequest
 from bot.channels.telegram.ratelimit import PriorityRateLimiter
 from bot.channels.telegram.render import MAX_ALERT, as_int_ids, delete_recent, send_outgoing
 from bot.channels.telegram.sender import TelegramSender
@@ -209,6 +210,8 @@ class TelegramChannel:
             .token(self.token)
             .base_url(self.base_url)
             .rate_limiter(self._rate_limiter())
+            .request(AiohttpRequest())
+            .get_updates_request(AiohttpRequest(pool_size=1))
         )
         if self.webhook_url:
             builder = builder.updater(None)
