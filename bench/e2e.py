@@ -258,6 +258,11 @@ async def _saturated(
     }
 
 
+def _ratio(ours: float, echo: float) -> float:
+    """ours ÷ echo; NaN when the echo bot's CPU was below the clock's tick."""
+    return round(ours / echo, 2) if echo > 0 else float("nan")
+
+
 def _rows(ours: dict[int, Any], echo: dict[int, Any]) -> list[dict[str, Any]]:
     return [
         {
@@ -265,7 +270,7 @@ def _rows(ours: dict[int, Any], echo: dict[int, Any]) -> list[dict[str, Any]]:
             "ours": ours[n],
             "echo": echo[n],
             "throughput_ratio": round(ours[n]["msgs_per_s"] / echo[n]["msgs_per_s"], 2),
-            "cpu_ratio": round(ours[n]["cpu_ms_per_turn"] / echo[n]["cpu_ms_per_turn"], 2),
+            "cpu_ratio": _ratio(ours[n]["cpu_ms_per_turn"], echo[n]["cpu_ms_per_turn"]),
         }
         for n in ours
     ]
