@@ -79,6 +79,11 @@ def _nlu() -> dict[str, Any]:
         return nlu_bench.run(json_out=True)
 
 
+def _save(result: dict[str, Any], path: str) -> None:
+    with open(path, "w", encoding="utf-8") as fh:
+        json.dump(result, fh, ensure_ascii=False, indent=1)
+
+
 async def collect(quick: bool, levels: list[int] | None = None) -> dict[str, Any]:
     levels = levels or [1, 10, 50, 100]
     turns = 3 if quick else 5
@@ -87,14 +92,22 @@ async def collect(quick: bool, levels: list[int] | None = None) -> dict[str, Any
         "machine": (
             f"{platform.machine()}, {os.cpu_count()} cores, Python {platform.python_version()}"
         ),
-        "nlu": _nlu(),
-        "e2e_sqlite": await _sqlite(levels, turns),
-        "e2e_postgres": await _with_postgres(levels, turns),
-        "danger_lane": await _danger(quick),
-        "relay": await _relay(quick),
-        "cold_start": await footprint.cold_start(),
-        "memory": await footprint.memory_after_users(2_000 if quick else 10_000),
     }
+    sections: list[tuple[str, Any]] = [
+        ("nlu", lambda: _nlu()),
+        ("e2e_sqlite", lambda: _sqlite(levels, turns)),
+        ("e2e_postgres", lambda: _with_postgres(levels, turns)),
+        ("danger_lane", lambda: _danger(quick)),
+        ("relay", lambda: _relay(quick)),
+        ("cold_start", lambda: footprint.cold_start()),
+        ("memory", lambda: footprint.memory_after_users(2_000 if quick else 10_000)),
+    ]
+    os.makedirs("artifacts", exist_ok=True)
+    for key, measure in sections:
+        value = measure()
+        result[key] = await value if asyncio.iscoroutine(value) else value
+        # Kept as it goes: a failure late in a long run keeps what was measured.
+        _save(result, "artifacts/bench.partial.json")
     return result
 
 

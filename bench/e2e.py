@@ -113,7 +113,7 @@ async def _wait_ready(
 
 @asynccontextmanager
 async def _process(
-    api: FakeTelegramAPI, args: list[str], env: dict[str, str], cwd: str, polling: bool
+    api: FakeTelegramAPI, args: list[str], env: dict[str, str], cwd: str, polling: bool = False
 ) -> AsyncIterator[int]:
     proc = await asyncio.create_subprocess_exec(
         sys.executable,
