@@ -243,19 +243,43 @@ async def drive(
     }
 
 
-async def _saturated(
-    api: BenchAPI, levels: list[int], turns: int, *, polling: bool, pid: int, **kw: Any
-) -> dict[int, dict[str, Any]]:
+#: Each level is driven this many times, the two bots taking turns, and each
+#: keeps its best round: the machine is shared, and a busy moment should not
+#: decide a ratio (noise only ever slows a round down).
+ROUNDS = 2
+
+
+async def _side_by_side(
+    echo: tuple[BenchAPI, int],
+    ours: tuple[BenchAPI, int],
+    levels: list[int],
+    turns: int,
+    *,
+    polling: bool,
+    ours_kw: dict[str, Any],
+) -> tuple[dict[int, dict[str, Any]], dict[int, dict[str, Any]]]:
+    """Saturated runs of the echo bot and ours, alternating at every level."""
     # Polling meets the same database as the webhook run: other people (the
     # engine would take the same message ids of the same person as redeliveries).
     base = 500_000 if polling else 0
-    await drive(api, 10, 3, first_chat=base + 1, polling=polling, **kw)  # warm up
-    return {
-        n: await drive(
-            api, n, turns, first_chat=base + 1_000_000 * (i + 1), polling=polling, pid=pid, **kw
-        )
-        for i, n in enumerate(levels)
-    }
+    await drive(echo[0], 10, 3, first_chat=base + 1, polling=polling)  # warm up
+    await drive(ours[0], 10, 3, first_chat=base + 1, polling=polling, **ours_kw)
+    echo_rows: dict[int, dict[str, Any]] = {}
+    ours_rows: dict[int, dict[str, Any]] = {}
+    for i, n in enumerate(levels):
+        for r in range(ROUNDS):
+            first = base + 1_000_000 * (i + 1) + 10_000 * r
+            # At least 100 turns a round: enough for the CPU clock's 10 ms ticks.
+            each = max(turns, -(-100 // n))
+            e = await drive(echo[0], n, each, first, polling=polling, pid=echo[1])
+            o = await drive(ours[0], n, each, first, polling=polling, pid=ours[1], **ours_kw)
+            echo_rows[n] = _best(echo_rows.get(n), e)
+            ours_rows[n] = _best(ours_rows.get(n), o)
+    return echo_rows, ours_rows
+
+
+def _best(kept: dict[str, Any] | None, new: dict[str, Any]) -> dict[str, Any]:
+    return new if kept is None or new["msgs_per_s"] > kept["msgs_per_s"] else kept
 
 
 def _ratio(ours: float, echo: float) -> float:
@@ -285,20 +309,39 @@ async def compare(
     people writing, together, half as many messages a second as the echo bot
     handles saturated at its busiest level (latency under a load the stack
     can carry)."""
-    async with BenchAPI() as api, echo_bot(api) as pid:
-        echo = await _saturated(api, levels, turns_per_user, polling=False, pid=pid)
+    learnt: Expect = {}
+    paced_turns = max(3, turns_per_user)
+    async with (
+        BenchAPI() as echo_api,
+        echo_bot(echo_api) as echo_pid,
+        BenchAPI() as ours_api,
+        helpline_bot(ours_api, database_url) as ours_pid,
+    ):
+        echo, ours = await _side_by_side(
+            (echo_api, echo_pid),
+            (ours_api, ours_pid),
+            levels,
+            turns_per_user,
+            polling=False,
+            ours_kw={"learn": learnt},
+        )
         rate = 0.5 * max(r["msgs_per_s"] for r in echo.values())
         think = round(paced_users / rate, 3)
-        echo_paced = await drive(api, paced_users, max(3, turns_per_user), 90_000_000, think)
-    learnt: Expect = {}
-    async with BenchAPI() as api, helpline_bot(api, database_url) as pid:
-        ours = await _saturated(api, levels, turns_per_user, polling=False, pid=pid, learn=learnt)
-        ours_paced = await drive(api, paced_users, max(3, turns_per_user), 90_000_000, think)
-    async with BenchAPI() as api, echo_bot(api, polling=True) as pid:
-        echo_poll = await _saturated(api, levels, turns_per_user, polling=True, pid=pid)
-    async with BenchAPI() as api, helpline_bot(api, database_url, polling=True) as pid:
-        ours_poll = await _saturated(
-            api, levels, turns_per_user, polling=True, pid=pid, expect=learnt
+        echo_paced = await drive(echo_api, paced_users, paced_turns, 90_000_000, think)
+        ours_paced = await drive(ours_api, paced_users, paced_turns, 90_000_000, think)
+    async with (
+        BenchAPI() as echo_api,
+        echo_bot(echo_api, polling=True) as echo_pid,
+        BenchAPI() as ours_api,
+        helpline_bot(ours_api, database_url, polling=True) as ours_pid,
+    ):
+        echo_poll, ours_poll = await _side_by_side(
+            (echo_api, echo_pid),
+            (ours_api, ours_pid),
+            levels,
+            turns_per_user,
+            polling=True,
+            ours_kw={"expect": learnt},
         )
     return {
         "saturated": _rows(ours, echo),
