@@ -7,6 +7,7 @@ import argparse
 import asyncio
 import importlib
 import logging
+import os
 import sys
 from collections.abc import Callable, Sequence
 
@@ -23,12 +24,26 @@ PLUGIN_COMMANDS = (
 )
 
 
+def _loop_factory() -> Callable[[], asyncio.AbstractEventLoop] | None:
+    """uvloop's event loop when it is installed (``pip install .[fast]``):
+    the same program, less CPU per turn. ``HELPLINE_UVLOOP=0`` turns it off."""
+    if os.environ.get("HELPLINE_UVLOOP", "1") == "0":
+        return None
+    try:
+        import uvloop
+    except ImportError:
+        return None
+    factory: Callable[[], asyncio.AbstractEventLoop] = uvloop.new_event_loop
+    return factory
+
+
 def cmd_run(args: argparse.Namespace) -> int:
     from bot.app import serve
 
     settings = settings_or_exit()
     try:
-        asyncio.run(serve(settings))
+        with asyncio.Runner(loop_factory=_loop_factory()) as runner:
+            runner.run(serve(settings))
     except SettingsError as exc:  # e.g. a bad teams file, found while building the runtime
         print(f"helpline: bad setting {exc}", file=sys.stderr)
         return 2

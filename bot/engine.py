@@ -161,6 +161,9 @@ class Engine:
                 messages = await self._turn(
                     session, user, incoming, parse, intent, confidence, trace
                 )
+                if intent in ANSWER_AND_RELAY:
+                    for message in messages:
+                        message.urgent = True  # the 113 answer goes first
                 if is_new:
                     self.stats.count("conversations", incoming.channel)
             self.outbox.wake()
@@ -231,7 +234,10 @@ class Engine:
             # "Phường An Cựu" is her area, not a cry for help (nlu.areas says when
             # danger beyond the place name still makes it an emergency).
             intent = self.area_prompt_intent(incoming.text, intent)
-        in_handoff = self.handoff is not None and await self.handoff.is_active(session, user)
+        # Her row's pending changes (dedup ref, last seen) are not needed by
+        # these reads: they go out with the turn's one UPDATE at commit.
+        with session.no_autoflush:
+            in_handoff = self.handoff is not None and await self.handoff.is_active(session, user)
         if in_handoff and intent == "emergency" and not _sure_emergency(parse, confidence):
             intent = None  # relayed to the counsellor, who reads it
         if in_handoff and not self._is_command_in_handoff(incoming, intent):
@@ -239,7 +245,8 @@ class Engine:
             relayed = await self.handoff.relay_from_user(session, user, incoming, intent)
             return self._with_echo(incoming, relayed, user.language, first=True)
 
-        placeholders = await self.handoff.placeholders(session, user) if self.handoff else {}
+        with session.no_autoflush:
+            placeholders = await self.handoff.placeholders(session, user) if self.handoff else {}
         ctx = TurnContext(
             language=user.language or "vi",
             state=dict(user.state or {}),

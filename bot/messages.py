@@ -128,6 +128,9 @@ class Outgoing:
     #: ``file_id``); ``text`` is then its caption. Channels that cannot send
     #: it send the text alone.
     voice_ref: str | None = None
+    #: A danger answer (113 / 115): sent ahead of ordinary replies when the
+    #: platform's cap makes sends queue. Not stored: only direct replies need it.
+    urgent: bool = False
 
     @classmethod
     def deletion(cls, ids: list[str]) -> Outgoing:

@@ -232,6 +232,10 @@ class Settings(BaseSettings):
     zalo_bot_poll_timeout: int = Field(
         30, ge=1, le=120, validation_alias=_env("ZALO_BOT_POLL_TIMEOUT")
     )
+    #: Messages per second each Zalo product sends (OA and Bot Platform alike),
+    #: danger answers first; 0 = no cap. Kept under the ~4,000 requests a
+    #: minute per app that Zalo is reported to allow.
+    zalo_rate_limit: float = Field(50.0, ge=0, validation_alias=_env("ZALO_RATE_LIMIT"))
 
     @field_validator("database_url")
     @classmethod

@@ -31,13 +31,15 @@ from urllib.parse import urlsplit
 from aiohttp import web
 from telegram import Bot, BotCommand, ChatMemberUpdated, Message, Update
 from telegram.error import NetworkError, RetryAfter, TelegramError
-from telegram.ext import AIORateLimiter, Application, ApplicationBuilder
-from telegram.request import HTTPXRequest
+from telegram.ext import Application, ApplicationBuilder
 
 from bot.channels.intake import Backoff, Intake
+from bot.channels.pacing import urgent_sends
 from bot.channels.replies import FailedReplies
 from bot.channels.telegram.convert import CHANNEL, Translated, translate
 from bot.channels.telegram.errors import delivery_error
+from bot.channels.telegram.http import AiohttpRequest
+from bot.channels.telegram.ratelimit import PriorityRateLimiter
 from bot.channels.telegram.render import MAX_ALERT, as_int_ids, delete_recent, send_outgoing
 from bot.channels.telegram.sender import TelegramSender
 from bot.channels.telegram.updates import TolerantBot, read_update, update_id_of
@@ -244,9 +246,10 @@ class TelegramChannel:
             self.token,
             base_url=self.base_url,
             **({"base_file_url": files} if files is not None else {}),
-            # PTB's own defaults: a pool for calls, one connection for the long poll.
-            request=HTTPXRequest(connection_pool_size=256),
-            get_updates_request=HTTPXRequest(connection_pool_size=1),
+            # aiohttp for the calls (bot/channels/telegram/http.py), one
+            # connection for the long poll.
+            request=AiohttpRequest(),
+            get_updates_request=AiohttpRequest(pool_size=1),
             rate_limiter=self._rate_limiter(),
             on_unreadable=self._unreadable,
         )
@@ -275,11 +278,11 @@ class TelegramChannel:
         )
         log.info("telegram: polling")
 
-    def _rate_limiter(self) -> AIORateLimiter:
+    def _rate_limiter(self) -> PriorityRateLimiter:
         """Telegram's flood limits: overall messages per second (configurable;
-        0 = uncapped, e.g. against a local Bot API server) and 20 per minute per
-        group; a 429 is waited out and retried."""
-        return AIORateLimiter(overall_max_rate=self.rate_limit, max_retries=2)
+        0 = uncapped, e.g. against a local Bot API server), danger answers
+        first, and 20 per minute per group; a 429 is waited out and retried."""
+        return PriorityRateLimiter(overall_max_rate=self.rate_limit, max_retries=2)
 
     async def stop(self) -> None:
         app = self.app
@@ -448,7 +451,8 @@ class TelegramChannel:
         assert self.app is not None
         for attempt in range(REPLY_NETWORK_RETRIES + 1):
             try:
-                return await send_outgoing(self.app.bot, chat_id, reply)
+                with urgent_sends(reply.urgent):
+                    return await send_outgoing(self.app.bot, chat_id, reply)
             except RetryAfter:
                 raise  # already waited out by the rate limiter
             except NetworkError:

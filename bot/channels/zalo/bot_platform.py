@@ -114,6 +114,7 @@ class ZaloBotChannel:
         client = ZaloBotClient(s.zalo_bot_token, s.zalo_bot_api_base_url)
         options = OptionsStore(runtime.db, runtime.keyring, CHANNEL)
         sender = ZaloBotSender(client, runtime.db, runtime.outbox, options)
+        sender.pace(s.zalo_rate_limit)
         add_options_purge(runtime)
         return cls(
             runtime.engine,

@@ -111,6 +111,7 @@ class ZaloOAChannel:
         client = ZaloOAClient(tokens, api_base_url=s.zalo_oa_api_base_url)
         options = OptionsStore(runtime.db, runtime.keyring, CHANNEL)
         sender = ZaloOASender(client, runtime.db, runtime.outbox, options)
+        sender.pace(s.zalo_rate_limit)
         check = SignatureCheck(
             s.zalo_app_id,
             oa_secret_key=s.zalo_oa_secret_key,

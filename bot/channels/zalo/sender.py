@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from abc import ABC, abstractmethod
 
+from bot.channels.pacing import PriorityPacer, urgent_sends
 from bot.channels.replies import FailedReplies
 from bot.channels.zalo.options import OptionsStore
 from bot.messages import Button, Outgoing
@@ -28,6 +29,18 @@ class ZaloSender(ABC):
         self.outbox = outbox
         self.options = options
         self.failed = FailedReplies(self.channel, db, outbox)
+        self.pacer: PriorityPacer | None = None
+
+    def pace(self, per_second: float) -> None:
+        """Cap the messages sent per second (0 = no cap). Under a load that
+        fills the cap, a danger answer goes ahead of the ordinary replies."""
+        self.pacer = PriorityPacer(per_second) if per_second > 0 else None
+
+    async def _paced(self, address: str, message: Outgoing) -> tuple[list[str], bool]:
+        if self.pacer is not None:
+            with urgent_sends(message.urgent):
+                await self.pacer.acquire()
+        return await self._deliver(address, message)
 
     @abstractmethod
     async def _deliver(self, address: str, message: Outgoing) -> tuple[list[str], bool]:
@@ -39,7 +52,7 @@ class ZaloSender(ABC):
         Its buttons, or their absence, decide what "1" means next."""
         if message.clear_history:
             await self.options.forget(address)
-        ids, was_numbered = await self._deliver(address, message)
+        ids, was_numbered = await self._paced(address, message)
         await self.options.remember(address, message.buttons, numbered=was_numbered)
         return ids
 
@@ -53,7 +66,7 @@ class ZaloSender(ABC):
         was_numbered = False
         for index, message in enumerate(replies):
             try:
-                _, numbered = await self._deliver(address, message)
+                _, numbered = await self._paced(address, message)
             except Exception as exc:
                 await self.failed.send_failed(address, replies[index:], exc)
                 return
