@@ -129,7 +129,10 @@ def first_message_hint(safe_now: str | None) -> str:
 
 
 def escalated_note(minutes: int, from_team: str) -> str:
-    return f"⏰ Chưa ai nhận sau {minutes} phút ({from_team}) / Unclaimed after {minutes} min ({from_team})"
+    return (
+        f"⏰ Chưa ai nhận sau {minutes} phút ({from_team}) / Unclaimed after {minutes} min "
+        f"({from_team})"
+    )
 
 
 def card_taken(alias: str, member_alias: str) -> str:
@@ -146,7 +149,10 @@ def card_requeued(alias: str) -> str:
     )
 
 
-ALERT_TAKEN_BY_YOU = "Bạn đã nhận yêu cầu này. Xem tin nhắn riêng với bot. / You took it: see your private chat with the bot."
+ALERT_TAKEN_BY_YOU = (
+    "Bạn đã nhận yêu cầu này. Xem tin nhắn riêng với bot. / You took it: see your private chat "
+    "with the bot."
+)
 ALERT_ALREADY_TAKEN = "Đã có người nhận. / Someone already took this request."
 ALERT_CLOSED = "Yêu cầu này đã đóng. / This request is closed."
 ALERT_NOT_MEMBER = (
@@ -199,11 +205,17 @@ def voice_caption(alias: str) -> str:
 
 def user_attachment_to_member(kind: str | None) -> str:
     k = kind or "other"
-    return f"[cô ấy gửi {ATTACHMENT_VI.get(k, 'một tệp')} — chỉ chuyển được chữ / she sent {ATTACHMENT_EN.get(k, 'an attachment')}; only text is relayed]"
+    return (
+        f"[cô ấy gửi {ATTACHMENT_VI.get(k, 'một tệp')} — chỉ chuyển được chữ / she sent "
+        f"{ATTACHMENT_EN.get(k, 'an attachment')}; only text is relayed]"
+    )
 
 
 def member_attachment_notice_to_member() -> str:
-    return "Chỉ chuyển được tin nhắn chữ; cô ấy chỉ được báo là bạn đã gửi tệp. / Only text is relayed; she was only told you sent an attachment."
+    return (
+        "Chỉ chuyển được tin nhắn chữ; cô ấy chỉ được báo là bạn đã gửi tệp. / Only text is "
+        "relayed; she was only told you sent an attachment."
+    )
 
 
 def ended_by_user(alias: str) -> str:
@@ -276,7 +288,8 @@ NO_OPEN_CHAT = (
     "You have no open chat. New requests appear in your team group."
 )
 WHICH_CHAT = (
-    "Bạn đang có nhiều cuộc trò chuyện: hãy trả lời (reply) tin của người đó, hoặc /to MÃ nội dung. / "
+    "Bạn đang có nhiều cuộc trò chuyện: hãy trả lời (reply) tin của người đó, hoặc /to MÃ nội "
+    "dung. / "
     "You have several open chats: reply to her message, or use /to CODE text."
 )
 UNKNOWN_ALIAS = "Không thấy cuộc trò chuyện mở với mã đó. / No open chat with that code."
@@ -353,16 +366,33 @@ def flood_notice(count: int) -> str:
 
 FALLBACK: dict[str, dict[str, str]] = {
     "handoff_queued": {
-        "vi": "Một thành viên của tổ hỗ trợ sẽ trả lời bạn tại đây. Giờ làm việc: {team_hours}. Nếu bạn đang gặp nguy hiểm, hãy gọi 113.",
-        "en": "A member of the support team will reply to you here. Hours: {team_hours}. If you are in danger, call 113.",
+        "vi": (
+            "Một thành viên của tổ hỗ trợ sẽ trả lời bạn tại đây. Giờ làm việc: {team_hours}. Nếu "
+            "bạn đang gặp nguy hiểm, hãy gọi 113."
+        ),
+        "en": (
+            "A member of the support team will reply to you here. Hours: {team_hours}. If you are "
+            "in danger, call 113."
+        ),
     },
     "handoff_out_of_hours": {
-        "vi": "Hiện ngoài giờ làm việc của tổ ({team_hours}). Yêu cầu của bạn vẫn được giữ. Nguy hiểm: gọi 113.",
-        "en": "The team is outside its hours now ({team_hours}). Your request stays in the queue. In danger: call 113.",
+        "vi": (
+            "Hiện ngoài giờ làm việc của tổ ({team_hours}). Yêu cầu của bạn vẫn được giữ. Nguy "
+            "hiểm: gọi 113."
+        ),
+        "en": (
+            "The team is outside its hours now ({team_hours}). Your request stays in the queue. "
+            "In danger: call 113."
+        ),
     },
     "handoff_still_waiting": {
-        "vi": "Chưa có ai nhận, chúng tôi đang tìm thêm người. Nguy hiểm: gọi 113. {local_contacts}",
-        "en": "No one has taken your request yet; we are asking more people. In danger: call 113. {local_contacts}",
+        "vi": (
+            "Chưa có ai nhận, chúng tôi đang tìm thêm người. Nguy hiểm: gọi 113. {local_contacts}"
+        ),
+        "en": (
+            "No one has taken your request yet; we are asking more people. In danger: call 113. "
+            "{local_contacts}"
+        ),
     },
     "handoff_connected": {
         "vi": "Một thành viên tổ hỗ trợ đã kết nối. Bạn có thể nhắn ngay bây giờ.",

@@ -131,7 +131,8 @@ def _head(lang: str, title: str) -> str:
     return (
         f'<!doctype html><html lang="{lang}"><head><meta charset="utf-8">'
         '<meta name="viewport" content="width=device-width, initial-scale=1">'
-        '<meta name="referrer" content="same-origin"><meta name="robots" content="noindex, nofollow">'
+        '<meta name="referrer" content="same-origin"><meta name="robots" content="noindex, '
+        'nofollow">'
         f'<title>{escape(title)}</title><link rel="icon" href="data:,">'
         '<link rel="stylesheet" href="/team/static/console.css"></head>'
     )
@@ -176,7 +177,8 @@ def login_page(lang: str, csrf: str, error: str | None = None, login: str = "") 
         f'<label for="login">{escape(t["login_name"])}</label>'
         f'<input id="login" name="login" autocomplete="username" required value="{escape(login)}">'
         f'<label for="password">{escape(t["password"])}</label>'
-        '<input id="password" name="password" type="password" autocomplete="current-password" required>'
+        '<input id="password" name="password" type="password" autocomplete="current-password" '
+        "required>"
         f'<button type="submit">{escape(t["login"])}</button></form>'
         f'<p><a href="/team/lang/{other}" lang="{other}">{escape(t["switch"])}</a></p>'
         "</main></body></html>"
@@ -271,22 +273,28 @@ def stats_page(lang: str, csrf: str, numbers: dict[str, Any], charts: dict[str, 
         _head(lang, t["stats"])
         + '<body class="stats">'
         + _nav(lang, t, csrf, "stats")
-        + f"<main><h1>{escape(t['stats'])} <small>{escape(numbers['from'])} – {escape(numbers['to'])}</small></h1>"
+        + f"<main><h1>{escape(t['stats'])} <small>{escape(numbers['from'])} – "
+        f"{escape(numbers['to'])}</small></h1>"
         f'<p class="muted">{escape(t["small"])}</p>'
         + _windows(t, int(numbers["days"]))
         + '<dl class="kpis">'
-        f"<div><dt>{escape(t['conversations'])} · {escape(t['total'])}</dt><dd>{escape(str(numbers['conversations']['total']))}</dd></div>"
+        f"<div><dt>{escape(t['conversations'])} · {escape(t['total'])}</dt>"
+        f"<dd>{escape(str(numbers['conversations']['total']))}</dd></div>"
         f"<div><dt>{escape(t['requested'])}</dt><dd>{escape(str(h['requested']))}</dd></div>"
         f"<div><dt>{escape(t['claimed'])}</dt><dd>{escape(str(h['claimed']))}</dd></div>"
         f"<div><dt>{escape(t['median'])}</dt><dd>{escape(median(h['median_seconds_to_claim']))}</dd></div>"
-        f"<div><dt>{escape(t['out_of_hours'])}</dt><dd>{escape(str(h['out_of_hours']))} ({escape(pct(h['out_of_hours_share']))})</dd></div>"
+        f"<div><dt>{escape(t['out_of_hours'])}</dt><dd>{escape(str(h['out_of_hours']))} "
+        f"({escape(pct(h['out_of_hours_share']))})</dd></div>"
         "</dl>"
-        f'<h2>{escape(t["conversations"])}</h2><figure id="chart-conversations">{charts["conversations"]}</figure>'
+        f"<h2>{escape(t['conversations'])}</h2><figure "
+        f'id="chart-conversations">{charts["conversations"]}</figure>'
         f'<h2>{escape(t["intents"])}</h2><figure id="chart-intents">{charts["intents"]}</figure>'
         f'<h2>{escape(t["handoffs"])}</h2><figure id="chart-handoffs">{charts["handoffs"]}</figure>'
-        f'<h2>{escape(t["per_team"])}</h2><table><thead><tr><th scope="col">{escape(t["team"])}</th>'
+        f"<h2>{escape(t['per_team'])}</h2><table><thead><tr><th "
+        f'scope="col">{escape(t["team"])}</th>'
         f'<th scope="col">{escape(t["requested"])}</th><th scope="col">{escape(t["claimed"])}</th>'
-        f'<th scope="col">{escape(t["median"])}</th><th scope="col">{escape(t["out_of_hours"])}</th></tr></thead>'
+        f'<th scope="col">{escape(t["median"])}</th><th '
+        f'scope="col">{escape(t["out_of_hours"])}</th></tr></thead>'
         f"<tbody>{team_rows}</tbody></table>"
         "</main></body></html>"
     )

@@ -215,7 +215,8 @@ def bar_chart(title: str, points: list[tuple[str, Count]], *, width: int = 640) 
         f'<svg class="chart" role="img" viewBox="0 0 {width} {height}" '
         f'preserveAspectRatio="xMidYMid meet" aria-label="{escape(title)}">',
         f"<title>{escape(title)}</title>",
-        f'<line x1="{pad_l}" y1="{pad_t + inner_h}" x2="{width - 8}" y2="{pad_t + inner_h}" stroke="#888"/>',
+        f'<line x1="{pad_l}" y1="{pad_t + inner_h}" x2="{width - 8}" y2="{pad_t + inner_h}" '
+        f'stroke="#888"/>',
         f'<text x="{pad_l - 4}" y="{pad_t + 8}" text-anchor="end" font-size="11">{int(top)}</text>',
         f'<text x="{pad_l - 4}" y="{pad_t + inner_h}" text-anchor="end" font-size="11">0</text>',
     ]
@@ -226,7 +227,8 @@ def bar_chart(title: str, points: list[tuple[str, Count]], *, width: int = 640) 
         y = pad_t + inner_h - h
         fill = SMALL_BAR if isinstance(count, str) else BAR
         parts.append(
-            f'<rect x="{x:.1f}" y="{y:.1f}" width="{step * 0.7:.1f}" height="{h:.1f}" fill="{fill}">'
+            f'<rect x="{x:.1f}" y="{y:.1f}" width="{step * 0.7:.1f}" height="{h:.1f}" '
+            f'fill="{fill}">'
             f"<title>{escape(label)}: {escape(str(count))}</title></rect>"
         )
         if i % label_every == 0:
@@ -257,7 +259,8 @@ def hbar_chart(title: str, rows: list[tuple[str, Count]], *, width: int = 640) -
             f'<text x="{label_w - 6}" y="{y + 15}" text-anchor="end" font-size="12">'
             f"{escape(label[:26])}</text>"
             f'<rect x="{label_w}" y="{y + 3}" width="{w:.1f}" height="{row_h - 6}" fill="{fill}"/>'
-            f'<text x="{label_w + w + 4:.1f}" y="{y + 15}" font-size="12">{escape(str(count))}</text>'
+            f'<text x="{label_w + w + 4:.1f}" y="{y + 15}" '
+            f'font-size="12">{escape(str(count))}</text>'
         )
     parts.append("</svg>")
     return "".join(parts)

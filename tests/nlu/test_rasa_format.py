@@ -132,7 +132,10 @@ def test_shipped_training_data_is_rich_enough():
 
 
 def test_line_without_dash_is_skipped_with_a_warning_as_rasa_does():
-    content = 'version: "3.1"\nnlu:\n  - intent: greet\n    examples: |\n      - hi\n      hello without dash\n      - hey\n'
+    content = (
+        'version: "3.1"\nnlu:\n  - intent: greet\n    examples: |\n'
+        "      - hi\n      hello without dash\n      - hey\n"
+    )
     with pytest.warns(TrainingDataWarning, match=r"bad\.yml:6: example without '- ' skipped"):
         data = loads(content, "bad.yml")
     assert [e.text for e in data.examples] == ["hi", "hey"]

@@ -194,7 +194,8 @@ BROKEN = [
     (
         "_meta.yml",
         '  "1800 1769":',
-        '  "1800 1769 ":\n    what: "again"\n    source: "x"\n    reviewed: 2026-11-30\n  "18001769":',
+        '  "1800 1769 ":\n    what: "again"\n    source: "x"\n    reviewed: 2026-11-30\n  '
+        '"18001769":',
         ["_meta.yml", "listed twice"],
     ),
     (

@@ -126,8 +126,10 @@ async def test_kill_9_mid_load_loses_no_relayed_message(cluster: Cluster) -> Non
         duplicates += sum(n - 1 for n in Counter(got).values())
         assert list(dict.fromkeys(got)) == order, f"chat {chat} from {sender}: out of order"
     print(
-        f"\nkill -9: {len(acked)} relayed messages acknowledged, {len(acked_before)} before the kill, "
-        f"{len(waiting_at_kill)} of them not yet delivered at the kill; outbox at the kill: {at_kill}; "
+        f"\nkill -9: {len(acked)} relayed messages acknowledged, {len(acked_before)} before the "
+        f"kill, "
+        f"{len(waiting_at_kill)} of them not yet delivered at the kill; outbox at the kill: "
+        f"{at_kill}; "
         f"duplicates after restart: {duplicates}"
     )
     assert waiting_at_kill, "the kill should have caught acknowledged messages not yet delivered"
