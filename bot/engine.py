@@ -47,7 +47,7 @@ from bot.store.models import User
 
 log = logging.getLogger(__name__)
 
-#: Intents that work from any state (DESIGN.md §3.6-7).
+#: Intents that work from any state (docs/design.md, promises 6-7).
 GLOBAL_INTENTS = frozenset(
     {"emergency", "suicidal_distress", "stop", "help", "change_language", "delete_data"}
 )

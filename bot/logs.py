@@ -1,5 +1,5 @@
 """Logging without personal data: a short pseudonym prefix, intents, timings.
-Never a message text, a platform id or a name (DESIGN.md §3.3)."""
+Never a message text, a platform id or a name (docs/design.md, promise 3)."""
 
 from __future__ import annotations
 

@@ -2,7 +2,7 @@
 
 A row is written in the same transaction as the decision that produced it and
 delivered afterwards by :class:`OutboxWorker`, retried with backoff until sent
-or known undeliverable (DESIGN.md §3.9). Delivery is ordered per recipient, and
+or known undeliverable (docs/design.md, promise 9). Delivery is ordered per recipient, and
 on PostgreSQL several processes share the work with ``FOR UPDATE SKIP LOCKED``.
 """
 

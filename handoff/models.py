@@ -1,6 +1,6 @@
 """Handoff tables, on the bot's declarative base (one metadata, one migration chain).
 
-Privacy rules these tables follow (DESIGN.md §3):
+Privacy rules these tables follow (docs/design.md, Promises):
 
 - she is referenced by her pseudonym (``users.key``) only; the area and topic
   she gave are sealed, since she may have typed anything there;

@@ -8,7 +8,7 @@ clocks; :mod:`handoff.store` holds every query. No part holds the service.
 
 Everything that must reach someone other than the sender of the current update
 goes through the database outbox in the caller's transaction, so a decision
-and its messages are committed together or not at all (DESIGN.md §3.9).
+and its messages are committed together or not at all (docs/design.md, promise 9).
 """
 
 from __future__ import annotations

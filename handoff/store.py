@@ -4,7 +4,7 @@
 Every state change of a request is a conditional ``UPDATE ... WHERE status=...``
 whose row count says whether this caller won: the database, not process
 memory, decides between two members pressing Take at once or two processes
-running the same timer (DESIGN.md §3.10, §5).
+running the same timer (docs/design.md, promise 10 and Scale).
 """
 
 from __future__ import annotations

@@ -339,7 +339,7 @@ class Runner:
 
     def _capture(self, turn: _Turn, node: Node, ctx: TurnContext) -> None:
         """Keep the slot's value and move on. The area keeps only the code of the
-        unit understood (nothing she typed is stored, DESIGN.md §3.14)."""
+        unit understood (nothing she typed is stored, docs/design.md, promise 14)."""
         if ctx.intent is not None and ctx.intent in node.on:
             self._enter(turn, node.on[ctx.intent])  # "đúng" / "no" at the confirmation
             return

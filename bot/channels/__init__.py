@@ -1,5 +1,5 @@
 """Channel adapters: each translates one platform to Incoming/Outgoing and back.
-No flow logic and no SQL here (DESIGN.md §2)."""
+No flow logic and no SQL here (docs/design.md, Layers)."""
 
 from __future__ import annotations
 

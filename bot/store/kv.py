@@ -1,7 +1,7 @@
 """Small sealed values shared by every process, in the ``kv`` table.
 
 Used for things that must survive a restart and be the same in N processes
-behind a load balancer (DESIGN.md §5): the Zalo OA token pair, the numbered
+behind a load balancer (docs/design.md, Scale): the Zalo OA token pair, the numbered
 options last shown to a person on Zalo. Callers seal values with the
 :class:`~bot.crypto.KeyRing`; this module only stores strings, so it never
 sees a token or a label in clear.

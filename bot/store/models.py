@@ -1,4 +1,4 @@
-"""Tables of the bot path. Privacy from the first table (DESIGN.md §3):
+"""Tables of the bot path. Privacy from the first table (docs/design.md, Promises):
 
 - people are stored under a keyed pseudonym (``users.key``), never a platform id;
 - the address needed to reply is sealed (``address_enc``, key id inside);

@@ -1,5 +1,5 @@
 """A console login flood against a real ``helpline run`` while a person in
-danger writes to the bot: the danger answer stays fast (DESIGN.md §3, trust
+danger writes to the bot: the danger answer stays fast (docs/design.md, promises: trust
 under attack). 300 attempts from 30 addresses, as fast as they are answered;
 at most two argon2 checks run at once and the rest are refused with 429.
 The danger answer's latency during the flood is printed."""

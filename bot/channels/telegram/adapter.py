@@ -95,7 +95,7 @@ def webhook_secret(secret_key: str) -> str:
     """The ``secret_token`` given to ``setWebhook``.
 
     Derived from ``HELPLINE_SECRET_KEY`` rather than drawn at random per start,
-    so that N processes behind a load balancer (DESIGN.md §5) all accept
+    so that N processes behind a load balancer (docs/design.md, Scale) all accept
     Telegram's calls whichever process set the webhook last. Unguessable
     without the key; changes when the key rotates. Characters: A-Z a-z 0-9 _ -.
     """
@@ -157,7 +157,7 @@ def voice_clip(bot: Bot, message: Message | None) -> VoiceClip | None:
 def quiet_library_loggers() -> None:
     """PTB logs request parameters (texts, chat ids) at DEBUG and httpx logs
     URLs that contain the bot token at INFO: keep them at WARNING or above,
-    whatever ``HELPLINE_LOG_LEVEL`` says (DESIGN.md §3.3)."""
+    whatever ``HELPLINE_LOG_LEVEL`` says (docs/design.md, promise 3)."""
     for name in ("telegram", "httpx", "httpcore"):
         logger = logging.getLogger(name)
         if logger.getEffectiveLevel() < logging.WARNING:

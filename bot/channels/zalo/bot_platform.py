@@ -1,4 +1,4 @@
-"""The Zalo Bot Platform channel (the Telegram-like API, A2).
+"""The Zalo Bot Platform channel (the Telegram-like API, docs/zalo-api.md).
 
 With ``ZALO_BOT_WEBHOOK_URL`` it sets a webhook with a secret token and serves
 ``POST /zalo/bot/webhook``; without, it long-polls ``getUpdates`` in a
@@ -42,7 +42,8 @@ log = logging.getLogger(__name__)
 CHANNEL = "zalo_bot"
 ROUTE = "/zalo/bot/webhook"
 SECRET_HEADER = "X-Bot-Api-Secret-Token"
-#: ``getUpdates`` answers 408 when the long poll ended without an update (A2).
+#: ``getUpdates`` answers 408 when the long poll ended without an update
+#: (docs/zalo-api.md, Bot Platform).
 NO_UPDATE = 408
 MAX_POLL_BACKOFF = 60.0
 
@@ -168,8 +169,8 @@ class ZaloBotChannel:
         await self.client.close()
 
     async def _poll(self) -> None:
-        """One update per call, no offset (A2); 408 means none came. Errors back
-        off exponentially (with jitter) up to a minute."""
+        """One update per call, no offset (docs/zalo-api.md, Bot Platform); 408
+        means none came. Errors back off exponentially (with jitter) up to a minute."""
         delay = 1.0
         while True:
             try:

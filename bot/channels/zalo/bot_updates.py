@@ -32,7 +32,8 @@ Reader = Callable[[str, str | None, dict[str, Any]], BotUpdate | None]
 
 
 def unwrap(data: Any) -> Any:
-    """Webhook bodies come flat or wrapped in ``{ok, result}`` (A2 ❓): accept both."""
+    """Webhook bodies come flat or wrapped in ``{ok, result}`` (docs/zalo-api.md:
+    uncertain): accept both."""
     if isinstance(data, dict) and "result" in data and "message" not in data:
         return data["result"]
     return data

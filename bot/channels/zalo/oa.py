@@ -1,7 +1,7 @@
 """The Zalo Official Account channel: signed webhook in, ``message/cs`` out.
 
 ``POST /zalo/oa/webhook`` checks ``X-ZEvent-Signature`` over the raw body
-(A1), answers 200 at once (Zalo wants an answer within 2 seconds) and handles
+(docs/zalo-api.md, OA), answers 200 at once (Zalo wants an answer within 2 seconds) and handles
 the event in the background, one person's events in arrival order. Redelivered
 events are answered once: ``msg_id`` is the engine's dedupe key.
 
@@ -52,7 +52,7 @@ SIGNATURE_HEADER = "X-ZEvent-Signature"
 
 class ZaloOASender(ZaloSender):
     """Up to five buttons become Zalo's template buttons on the last piece of
-    text; more become numbered options in the text (A1: at most 5 buttons)."""
+    text; more become numbered options in the text (docs/zalo-api.md: at most 5 buttons)."""
 
     channel = CHANNEL
 

@@ -66,7 +66,7 @@ class Unanswerable:
 
 
 def _mac(app_id: str, raw_body: bytes, timestamp: str, secret: str) -> str:
-    """Lowercase hex SHA-256 of app id + raw body + timestamp + secret (A1)."""
+    """Lowercase hex SHA-256 of app id + raw body + timestamp + secret (docs/zalo-api.md, OA)."""
     return hashlib.sha256(
         app_id.encode() + raw_body + timestamp.encode() + secret.encode()
     ).hexdigest()
@@ -85,8 +85,8 @@ def given_mac(header: str) -> str | None:
 
 
 class SignatureCheck:
-    """Which secret signs the events is uncertain (A1 ❓): the OA secret key by
-    default, ``ZALO_OA_SIGNATURE_SECRET=app_secret`` or ``either`` to change it.
+    """Which secret signs the events is uncertain (docs/zalo-api.md): the OA
+    secret key by default, ``ZALO_OA_SIGNATURE_SECRET=app_secret`` or ``either`` to change it.
     A failure that the other secret would have passed is logged with the
     setting to change, so a wrong guess shows up on the first event."""
 

@@ -1,7 +1,7 @@
 """The Zalo OA token pair: kept sealed in the database, refreshed once.
 
 Zalo's refresh token can be used once: every refresh returns a new pair and
-burns the old refresh token (A1). If two processes, or two sends in one
+burns the old refresh token (docs/zalo-api.md, OA). If two processes, or two sends in one
 process, refreshed at the same time, one would burn the token the other is
 using and the OA would be locked out until someone logs in again by hand. So
 a refresh happens behind an asyncio lock (this process) and a lock on the
