@@ -113,4 +113,10 @@ class Chat:
             got = await self.tap("bình thường")
         await self.say("Phú Hưng")
         await self.tap("Đúng")  # "Mình hiểu là: … — đúng không?"
-        return await self.tap("Bạo lực")
+        got = await self.tap("Bạo lực")
+        # The questions before connecting (when the team asks them): the
+        # summary she is shown, then "is it safe to talk now?".
+        if any(b["label"] == "Đồng ý chia sẻ" for f in got for b in f.get("buttons", [])):
+            got = await self.tap("Đồng ý chia sẻ")
+            got = await self.tap("Chỉ tin ngắn")
+        return got
