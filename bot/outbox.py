@@ -320,3 +320,18 @@ class OutboxWorker:
 def _backoff(attempts: int) -> float:
     base: float = min(300.0, 0.5 * (2 ** max(0, attempts - 1)))
     return base * (0.75 + random.random() / 2)
+
+
+async def has_waiting(db: Database, recipient: str) -> bool:
+    """Whether messages to ``recipient`` still wait in the outbox (not yet sent):
+    a direct reply now would overtake them."""
+    async with db.transaction() as session:
+        found = await session.scalar(
+            select(OutboxItem.id)
+            .where(
+                OutboxItem.recipient == recipient,
+                OutboxItem.status.in_(("pending", "sending")),
+            )
+            .limit(1)
+        )
+    return found is not None

@@ -428,6 +428,8 @@ class TelegramChannel:
         incoming = seen.incoming
         sent: list[int] = []
         erased = False
+        if await self.failed.queue_if_behind(str(seen.chat_id), replies):
+            replies = []  # they follow her earlier replies through the outbox
         for index, reply in enumerate(replies):
             if reply.clear_history:
                 erased = True

@@ -64,6 +64,8 @@ class ZaloSender(ABC):
             await self.options.forget(address)
         buttons: list[Button] = []
         was_numbered = False
+        if await self.failed.queue_if_behind(address, replies):
+            return  # they follow her earlier replies through the outbox
         for index, message in enumerate(replies):
             try:
                 _, numbered = await self._paced(address, message)

@@ -66,3 +66,40 @@ async def test_flaky_api_loses_nothing_and_keeps_order(sqlite_url: str, tmp_path
 def _dirs(tmp_path: Path) -> None:
     (tmp_path / "clean").mkdir()
     (tmp_path / "flaky").mkdir()
+
+
+async def test_a_reply_sent_again_later_is_not_overtaken_by_the_next_turn(
+    sqlite_url: str, tmp_path: Path
+) -> None:
+    """Her first answer fails (500) and goes to the outbox; her next message is
+    answered while it still waits there: that answer must come after it."""
+    async with FakeTelegramAPI() as clean_api:
+        expected = await _two_turns(clean_api, sqlite_url, tmp_path / "clean", fail=False)
+    async with FakeTelegramAPI() as api:
+        got = await _two_turns(
+            api, f"sqlite+aiosqlite:///{tmp_path / 'flaky.db'}", tmp_path / "flaky", fail=True
+        )
+    assert got == expected, "a reply was lost, repeated or overtaken"
+
+
+async def _two_turns(
+    api: FakeTelegramAPI, database_url: str, tmp_path: Path, *, fail: bool
+) -> list[str]:
+    chat = CHATS[0]
+    harness: AsyncIterator[Harness] = _harness(api, database_url, tmp_path, webhook=True)
+    h = await anext(harness)
+    try:
+        if fail:
+            # The first answer fails, and so does the outbox's first try again.
+            api.fail("sendMessage", status=500, chat_id=chat, times=4)
+        assert await h.send(api.user_message(chat, "xin chào")) == 200
+        assert await h.send(api.user_message(chat, "so dien thoai ho tro")) == 200
+        # The outbox delivers what waited, in order, once its backoff is over.
+        for _ in range(80):
+            await h.worker.drain()
+            if len(api.sent_to(chat)) >= 3:  # the welcome, then the two helpline texts
+                break
+            await asyncio.sleep(0.25)
+        return [m.text or "" for m in api.sent_to(chat)]
+    finally:
+        await anext(harness, None)
