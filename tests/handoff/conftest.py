@@ -5,6 +5,7 @@ standing in for the platforms (they record what would reach each chat)."""
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import itertools
 from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
@@ -264,28 +265,42 @@ class Tg:
         return [m.text or "" for m in self.api.sent_to(chat)]
 
 
-@pytest.fixture
-async def tg(database_url: str, tmp_path: Path, teams_file: Path) -> AsyncIterator[Tg]:
-    async with FakeTelegramAPI() as api:
-        port = free_port()
-        settings = make_settings(
+@contextlib.asynccontextmanager
+async def running_telegram(
+    api: FakeTelegramAPI, database_url: str, tmp_path: Path, teams_file: Path, **settings: Any
+) -> AsyncIterator[Tg]:
+    """The real bot (runtime, HTTP app, python-telegram-bot) against the Bot API
+    stand-in; ``settings`` adds to the test settings (e.g. a speech-to-text URL)."""
+    port = free_port()
+    runtime = await build_runtime(
+        make_settings(
             database_url,
             tmp_path,
             http_port=port,
             telegram_bot_token=api.token,
             telegram_api_base_url=api.base_url,
             teams_file=teams_file,
+            **settings,
         )
-        runtime = await build_runtime(settings)
-        add_configured_channels(runtime)
-        channel = next(c for c in runtime.channels if isinstance(c, TelegramChannel))
-        runner = web.AppRunner(build_app(runtime), access_log=None)
-        await runner.setup()
-        await web.TCPSite(runner, "127.0.0.1", port).start()
-        await channel.start()
-        try:
-            yield Tg(api, runtime, channel)
-        finally:
-            await channel.stop()
-            await runner.cleanup()
-            await runtime.close()
+    )
+    add_configured_channels(runtime)
+    channel = next(c for c in runtime.channels if isinstance(c, TelegramChannel))
+    runner = web.AppRunner(build_app(runtime), access_log=None)
+    await runner.setup()
+    await web.TCPSite(runner, "127.0.0.1", port).start()
+    await channel.start()
+    try:
+        yield Tg(api, runtime, channel)
+    finally:
+        await channel.stop()
+        await runner.cleanup()
+        await runtime.close()
+
+
+@pytest.fixture
+async def tg(database_url: str, tmp_path: Path, teams_file: Path) -> AsyncIterator[Tg]:
+    async with (
+        FakeTelegramAPI() as api,
+        running_telegram(api, database_url, tmp_path, teams_file) as running,
+    ):
+        yield running

@@ -9,17 +9,12 @@ from collections.abc import AsyncIterator
 from pathlib import Path
 
 import pytest
-from aiohttp import web
 from sqlalchemy import func, select
 
-from bot.app import add_configured_channels, build_app
-from bot.channels.telegram import TelegramChannel
-from bot.runtime import build_runtime
 from bot.store.models import OutboxItem
-from tests.conftest import free_port, make_settings
 from tests.fakes.asr_api import FakeASR, fixture_audio
 from tests.fakes.telegram_api import ChatMessage, FakeTelegramAPI
-from tests.handoff.test_telegram_e2e import GROUP, HOA_ID, LAN_ID, Tg
+from tests.handoff.conftest import GROUP, HOA_ID, LAN_ID, Tg, running_telegram
 
 HER = 555000333
 
@@ -28,30 +23,10 @@ HER = 555000333
 async def tg(database_url: str, tmp_path: Path, teams_file: Path) -> AsyncIterator[Tg]:
     async with FakeTelegramAPI() as api, FakeASR() as asr:
         asr.learn_fixtures()
-        port = free_port()
-        settings = make_settings(
-            database_url,
-            tmp_path,
-            http_port=port,
-            telegram_bot_token=api.token,
-            telegram_api_base_url=api.base_url,
-            teams_file=teams_file,
-            asr_url=asr.url,
-            asr_model="whisper-large-v3",
-        )
-        runtime = await build_runtime(settings)
-        add_configured_channels(runtime)
-        channel = next(c for c in runtime.channels if isinstance(c, TelegramChannel))
-        runner = web.AppRunner(build_app(runtime), access_log=None)
-        await runner.setup()
-        await web.TCPSite(runner, "127.0.0.1", port).start()
-        await channel.start()
-        try:
-            yield Tg(api, runtime, channel)
-        finally:
-            await channel.stop()
-            await runner.cleanup()
-            await runtime.close()
+        async with running_telegram(
+            api, database_url, tmp_path, teams_file, asr_url=asr.url, asr_model="whisper-large-v3"
+        ) as running:
+            yield running
 
 
 async def connected(tg: Tg) -> int:
